@@ -1,0 +1,1 @@
+"""PyTorch twins of minicnn's ops, models and algorithms, used by the tests to prove equality."""
