@@ -1,0 +1,1 @@
+"""Torch twins of minicnn.functional, one module per minicnn/functional module."""
