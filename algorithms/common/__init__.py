@@ -1,0 +1,1 @@
+"""Pieces every algorithm shares: progress bars, checkpoints, plots, Ctrl-C handling."""

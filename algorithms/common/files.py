@@ -1,0 +1,50 @@
+"""Atomic writes and input checks for files the algorithms read and write."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=None):
+    """Yield a temporary path next to ``path``; rename it into place only if the block succeeds.
+
+    Nothing half-written is ever left at ``path``: a failure or Ctrl-C removes the temporary file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def check_output_path(path, what="output"):
+    """Refuse before any work an output whose folder cannot be created or written."""
+    path = Path(path)
+    if path.exists() and path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is a folder; give a file name such as out.png")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{what} folder {str(parent)!r} cannot be created: {e.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{what} folder {str(parent)!r} is not writable")
+    return path
+
+
+def check_input_file(path, what="input"):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} is a folder, expected a file")
+    return path

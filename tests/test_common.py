@@ -1,0 +1,71 @@
+"""Shared algorithm plumbing: checkpoints round-trip exactly, writes are atomic, Ctrl-C is a stop request."""
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from algorithms.common.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from algorithms.common.files import atomic_path, check_input_file, check_output_path
+from algorithms.common.interrupt import StopOnInterrupt
+from algorithms.common.plots import plot_curves
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path):
+    gen = np.random.default_rng(7)
+    gen.random(3)
+    state = {"model": {"w": np.arange(6, dtype=np.float32).reshape(2, 3)},
+             "opt": {"state": {0: {"step": 4, "m": np.full(3, 0.25)}}, "groups": [{"lr": 1e-3}]},
+             "rng": rng_state(gen), "history": [1.5, 0.5], "pair": (1, "a"), "none": None}
+    save_checkpoint(tmp_path / "c.npz", state)
+    back = load_checkpoint(tmp_path / "c.npz")
+    assert back["model"]["w"].dtype == np.float32 and np.array_equal(back["model"]["w"], state["model"]["w"])
+    assert back["opt"]["state"][0]["step"] == 4 and np.array_equal(back["opt"]["state"][0]["m"], np.full(3, 0.25))
+    assert back["pair"] == (1, "a") and back["none"] is None and back["history"] == [1.5, 0.5]
+    other = set_rng_state(np.random.default_rng(0), back["rng"])
+    assert np.array_equal(other.random(4), gen.random(4))
+
+
+def test_checkpoint_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        load_checkpoint(tmp_path / "nope.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a zip")
+    with pytest.raises(ValueError, match="bad.npz"):
+        load_checkpoint(bad)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError("boom")
+    assert not target.exists() and os.listdir(tmp_path) == []
+    with atomic_path(target) as tmp:
+        open(tmp, "w").write("whole")
+    assert target.read_text() == "whole" and os.listdir(tmp_path) == ["out.png"]
+
+
+def test_path_checks(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.png"):
+        check_input_file(tmp_path / "missing.png")
+    with pytest.raises(ValueError, match="is a folder"):
+        check_output_path(tmp_path)
+    assert check_output_path(tmp_path / "sub" / "o.png").parent.is_dir()
+
+
+def test_ctrl_c_becomes_a_stop_request():
+    with StopOnInterrupt("image") as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_plot_writes_a_png(tmp_path):
+    p = plot_curves(tmp_path / "c.png", {"loss": [3.0, 2.0, 1.0], "val_psnr": [20.0, 21.0, 23.0]},
+                    panels=[["loss"], ["val_psnr"]])
+    data = open(p, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
