@@ -1,0 +1,1 @@
+"""One module per ``minicnn`` subcommand, each with ``register(subparsers)``."""
