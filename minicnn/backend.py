@@ -283,3 +283,20 @@ def default_dtype(dtype):
 
 float32 = numpy.dtype(numpy.float32)
 float64 = numpy.dtype(numpy.float64)
+
+
+def erf(x):
+    """Element-wise error function, keeping ``x``'s dtype (used by the exact GELU).
+
+    NumPy has no ``erf``: SciPy's ufunc is used when installed, otherwise
+    ``math.erf`` element by element (correct, slow); CuPy uses ``cupyx.scipy.special.erf``.
+    """
+    if isinstance(x, (numpy.ndarray, numpy.generic)):  # 0-d math gives NumPy scalars
+        try:
+            from scipy.special import erf as _erf
+        except ImportError:
+            import math
+            return numpy.vectorize(math.erf, otypes=[x.dtype])(x).astype(x.dtype, copy=False)
+        return _erf(x).astype(x.dtype, copy=False)
+    from cupyx.scipy.special import erf as _cupy_erf  # noqa: cupy-only path
+    return _cupy_erf(x)
