@@ -16,6 +16,7 @@ from minicnn.nn.activation import (ELU, GELU, LeakyReLU, LogSoftmax, ReLU, SiLU,
                                    Softplus, Tanh)
 from minicnn.nn.conv import Conv2d, ConvTranspose2d
 from minicnn.nn.linear import Identity, Linear
+from minicnn.nn.loss import CrossEntropyLoss, HuberLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss
 from minicnn.nn.misc import Dropout, Dropout2d, Flatten, Unflatten
 from minicnn.nn.norm import BatchNorm2d, InstanceNorm2d
 from minicnn.nn.pad import ConstantPad2d, ReflectionPad2d, ReplicationPad2d, ZeroPad2d
@@ -29,4 +30,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Sta
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "ELU", "GELU", "SiLU", "Softplus",
            "BatchNorm2d", "InstanceNorm2d", "Linear", "Identity", "Flatten", "Unflatten", "Dropout",
            "Dropout2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
-           "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d", "ConstantPad2d"]
+           "PixelUnshuffle", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d", "ConstantPad2d",
+           "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss"]

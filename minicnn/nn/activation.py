@@ -109,7 +109,7 @@ class SiLU(Module):
         return "inplace=True" if self.inplace else ""
 
     def forward(self, input):
-        return F.silu(input)
+        return input * F.sigmoid(input)
 
 
 class Softplus(Module):

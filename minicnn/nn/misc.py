@@ -1,7 +1,10 @@
 """Shape and regularisation layers: Flatten, Unflatten, Dropout, Dropout2d."""
 from __future__ import annotations
 
+from minicnn import backend
 from minicnn import functional as F
+from minicnn.factories import generator
+from minicnn.tensor import Tensor
 from minicnn.nn.module import Module
 
 __all__ = ["Flatten", "Unflatten", "Dropout", "Dropout2d"]
@@ -59,4 +62,13 @@ class Dropout2d(_DropoutNd):
     """Training: zero whole channels with probability p and scale the rest by 1/(1-p). Eval: identity."""
 
     def forward(self, input):
-        return F.dropout2d(input, self.p, self.training)
+        if not self.training or self.p == 0:
+            return input
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Dropout2d: expected a (N, C, H, W) or (C, H, W) input, got shape {input.shape}")
+        # one keep/drop draw per channel, from minicnn's seedable generator, broadcast over H, W
+        shape = input.shape[:-2] + (1, 1)
+        keep = generator().random(shape) >= self.p
+        scale = 1.0 / (1.0 - self.p) if self.p < 1 else 0.0
+        mask = backend.array_like(keep * scale, input.data, input.dtype)
+        return input * Tensor(mask)

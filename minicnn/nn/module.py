@@ -124,7 +124,14 @@ def _parse_to(args, kwargs):
         if a is None:
             continue
         if isinstance(a, str) and a not in ("float32", "float64", "float", "double", "float16"):
-            target = backend.get_backend(a).name
+            try:
+                target = backend.get_backend(a).name
+            except ValueError:
+                try:  # a dtype name such as 'int32' (refused below) rather than a backend
+                    dtype = backend.resolve_dtype(a)
+                except TypeError:
+                    raise ValueError(f"Module.to: {a!r} is neither a backend "
+                                     f"({backend.available_backends()}) nor a dtype") from None
         elif isinstance(a, backend.Backend):
             target = a.name
         else:
@@ -427,15 +434,21 @@ class Module:
         share memory with the module (detached unless ``keep_vars``).
         """
         out = OrderedDict()
-        for mod_prefix, m in self.named_modules(prefix=prefix.rstrip(".")):
-            pre = f"{mod_prefix}." if mod_prefix else ""
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[pre + name] = p if keep_vars else p.detach()
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[pre + name] = b if keep_vars else b.detach()
+        self._save_to_state_dict(out, prefix, keep_vars)
         return out
+
+    def _save_to_state_dict(self, out, prefix, keep_vars):
+        # Like torch: own parameters, own persistent buffers, then each child in order. A module
+        # registered under two names appears under both (no de-duplication here).
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                out[prefix + name] = b if keep_vars else b.detach()
+        for name, m in self._modules.items():
+            if m is not None:
+                m._save_to_state_dict(out, f"{prefix}{name}.", keep_vars)
 
     def _state_slots(self):
         """dotted name -> the Parameter/buffer Tensor a state_dict entry is loaded into."""

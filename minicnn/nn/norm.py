@@ -15,7 +15,7 @@ __all__ = ["BatchNorm2d", "InstanceNorm2d"]
 
 
 class _NormBase(Module):
-    def __init__(self, num_features, eps, momentum, affine, track_running_stats, device, dtype):
+    def __init__(self, num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=True):
         super().__init__()
         if not isinstance(num_features, int) or num_features <= 0:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
@@ -23,7 +23,10 @@ class _NormBase(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = new_parameter((num_features,), 1.0, device, dtype)
-            self.bias = new_parameter((num_features,), 0.0, device, dtype)
+            if bias:
+                self.bias = new_parameter((num_features,), 0.0, device, dtype)
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -46,7 +49,8 @@ class _NormBase(Module):
         self.reset_running_stats()
         if self.affine:
             self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            if self.bias is not None:
+                self.bias.data[...] = 0
 
     def _check_input_dim(self, input):
         if input.ndim != 4:
@@ -58,15 +62,18 @@ class _NormBase(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm2d(_NormBase):
-    """Normalise each channel over (N, H, W), then scale by ``weight`` and shift by ``bias``."""
+    """Normalise each channel over (N, H, W), then scale by ``weight`` and shift by ``bias``.
+
+    ``affine=False`` drops both, keyword ``bias=False`` only the shift (torch 2.x).
+    """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias)
 
     def forward(self, input):
         self._check_input_dim(input)
@@ -89,8 +96,8 @@ class InstanceNorm2d(_NormBase):
     """
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
-                 device=None, dtype=None):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias)
 
     def forward(self, input):
         if input.ndim == 3:
