@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import minicnn
 import minicnn.functional as F
@@ -50,11 +50,19 @@ def _stats(seed, c):
 affines = st.sampled_from(["both", "weight", "none"])
 
 
+def _well_conditioned(count, dtype):
+    """Groups of 2 elements have x_hat = +-1 and an exactly-zero true input gradient, so float32 results
+    of both libraries are pure rounding noise amplified by 1/sigma; keep those to float64
+    (and groups of 1 out entirely)."""
+    return count > 2 or (count == 2 and np.dtype(dtype) == np.float64)
+
+
 @SETTINGS
 @given(shape=nc_shapes().filter(lambda s: math.prod(s) // s[1] > 1), affine=affines,
        momentum=st.floats(0.0, 1.0), seed=S.seeds, dtype=S.dtypes)
 def test_batch_norm_training_matches_torch_and_updates_running_stats(shape, affine, momentum, seed, dtype):
     c = shape[1]
+    assume(_well_conditioned(math.prod(shape) // c, dtype))
     rm0, rv0 = _stats(seed, c)
     mc_rs = [minicnn.tensor(a.astype(dtype)) for a in (rm0, rv0)]
     th_rs = [torch.tensor(a.astype(dtype)) for a in (rm0, rv0)]
@@ -104,6 +112,7 @@ def test_batch_norm_eval_matches_torch(shape, affine, seed, dtype):
        momentum=st.floats(0.0, 1.0), seed=S.seeds, dtype=S.dtypes)
 def test_instance_norm_matches_torch_and_updates_running_stats(shape, affine, momentum, seed, dtype):
     c = shape[1]
+    assume(_well_conditioned(math.prod(shape[2:]), dtype))
     rm0, rv0 = _stats(seed, c)
     mc_rs = [minicnn.tensor(a.astype(dtype)) for a in (rm0, rv0)]
     th_rs = [torch.tensor(a.astype(dtype)) for a in (rm0, rv0)]
@@ -131,9 +140,8 @@ def test_instance_norm_with_running_stats_matches_torch(shape, affine, seed, dty
        dtype=S.dtypes)
 def test_layer_norm_matches_torch(data, shape, affine, seed, dtype):
     k = data.draw(st.integers(1, len(shape)), label="normalized dims")
-    if math.prod(shape[-k:]) == 1:
-        shape = shape[:-1] + (2,)  # one element per group: x_hat = 0 exactly, torch's grad is rounding noise
     ns = shape[-k:]
+    assume(_well_conditioned(math.prod(ns), dtype))
     rng = np.random.default_rng(seed)
     params = {"both": [rng.uniform(0.5, 1.5, ns), rng.standard_normal(ns)],
               "weight": [rng.uniform(0.5, 1.5, ns)], "none": []}[affine]
@@ -147,8 +155,7 @@ def test_layer_norm_matches_torch(data, shape, affine, seed, dtype):
 def test_group_norm_matches_torch(data, shape, affine, seed, dtype):
     c = shape[1]
     groups = data.draw(st.sampled_from([g for g in range(1, c + 1) if c % g == 0]), label="groups")
-    if math.prod(shape[2:]) * (c // groups) == 1:
-        shape = shape[:2] + (2,)  # a group of one element has zero variance: keep away from that edge
+    assume(_well_conditioned(math.prod(shape[2:]) * (c // groups), dtype))
     mc = _with_params(lambda x, w, b: F.group_norm(x, groups, w, b), affine)
     th = _with_params(lambda x, w, b: R.group_norm(x, groups, w, b), affine)
     compare(mc, th, [S.array(seed, shape)] + _params(seed, c, affine), dtype=dtype,
