@@ -17,6 +17,7 @@ from minicnn import functional
 from minicnn.factories import zeros, ones, full, zeros_like, ones_like, rand, randn, arange, manual_seed
 from minicnn.gradcheck import gradcheck
 from minicnn import nn
+from minicnn import optim
 from minicnn.serialization import save, load
 
 __version__ = "0.1.0"
