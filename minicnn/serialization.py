@@ -94,7 +94,7 @@ def _is_npz(path) -> bool:
 def _load_npz(path):
     try:
         with _np.load(path, allow_pickle=False) as data:
-            return OrderedDict((k, Tensor(_np.array(data[k]))) for k in data.files)
+            return OrderedDict((k, Tensor(_np.asarray(data[k]))) for k in data.files)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise ValueError(f"load: {path!r} is not a readable .npz weights file "
                          f"({type(exc).__name__}: {exc})") from None
@@ -116,7 +116,7 @@ def _load_torch(path):
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"load: {path!r} holds a {type(obj).__name__}, not a state_dict "
                          "(a mapping name -> tensor)")
-    return OrderedDict((str(k), Tensor(v.detach().cpu().numpy().copy())) for k, v in obj.items())
+    return OrderedDict((str(k), Tensor(v.detach().cpu().numpy())) for k, v in obj.items())
 
 
 def load(path):

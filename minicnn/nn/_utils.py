@@ -33,7 +33,9 @@ def check_positive_ints(layer, **values):
 def new_array(shape, fill=0.0, device=None, dtype=None):
     """A ``fill``-filled array of ``shape`` on backend ``device`` (default numpy) and dtype (default float32)."""
     dt = backend.resolve_dtype(dtype)
-    return backend.asarray(_np.full(tuple(shape), fill, dtype=dt), backend=device or "numpy")
+    # np.zeros gets lazily zeroed pages from the OS: much cheaper than writing zeros for big weights
+    arr = _np.zeros(tuple(shape), dtype=dt) if fill == 0 else _np.full(tuple(shape), fill, dtype=dt)
+    return backend.asarray(arr, backend=device or "numpy")
 
 
 def new_parameter(shape, fill=0.0, device=None, dtype=None):

@@ -66,7 +66,8 @@ class _ConvNd(Module):
             self.bias = new_parameter((out_channels,), device=device, dtype=dtype)
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters()
+        if not init.init_skipped():
+            self.reset_parameters()
 
     def reset_parameters(self):
         """torch's default: weight ~ kaiming_uniform(a=sqrt(5)) i.e. U(+-1/sqrt(fan_in)), bias U(+-1/sqrt(fan_in))."""

@@ -2,21 +2,28 @@
 
 Random values are drawn on the CPU from minicnn's seedable generator
 (``minicnn.manual_seed``) -- or from the ``generator`` argument, a
-``numpy.random.Generator`` -- in float64, then cast to the tensor's dtype and
-moved to its backend. So a seed gives the same weights on NumPy and CuPy.
+``numpy.random.Generator`` -- in the tensor's dtype (float32 draws straight into
+the weight, no float64 temporary: VGG's 100M-weight classifier stays cheap), then
+moved to the tensor's backend. So a seed gives the same weights on NumPy and CuPy.
+
+``skip_init()`` is a context manager inside which layer constructors leave their
+weights unset (zeros): models that load or re-initialise every weight anyway
+(``minicnn.models.vgg19``) use it to avoid drawing them twice.
 
 Fan-in / fan-out of a weight of shape (out, in, *kernel) are
 ``in * prod(kernel)`` and ``out * prod(kernel)``, as in torch.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 from minicnn import backend
 from minicnn.factories import generator as _default_generator
 from minicnn.tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
+__all__ = ["skip_init", "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
            "eye_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
 
 _np = backend.numpy_module()
@@ -34,6 +41,49 @@ def _fill(tensor, values):
         tensor.data[...] = arr
     else:
         tensor.data = arr.copy()
+    return tensor
+
+
+_skip = threading.local()
+
+
+@contextlib.contextmanager
+def skip_init():
+    """Inside ``with skip_init():`` layers are built without drawing their default initial weights."""
+    old = getattr(_skip, "on", False)
+    _skip.on = True
+    try:
+        yield
+    finally:
+        _skip.on = old
+
+
+def init_skipped() -> bool:
+    """True inside ``skip_init()`` (layers check it before ``reset_parameters``)."""
+    return getattr(_skip, "on", False)
+
+
+def _draw(tensor, kind, p, q, generator):
+    """Fill ``tensor`` in place with U(p, q) (kind 'uniform') or N(p, q^2) (kind 'normal')."""
+    g = _gen(generator)
+    dt = tensor.dtype
+    draw_dt = dt if dt in (_np.float32, _np.float64) else _np.dtype(_np.float64)
+    data = tensor.data
+    direct = (type(data) is _np.ndarray and data.dtype == draw_dt and data.flags.c_contiguous
+              and data.flags.writeable)
+    out = data if direct else _np.empty(tensor.shape, dtype=draw_dt)
+    if kind == "uniform":
+        g.random(out=out, dtype=draw_dt)
+        out *= (q - p)
+        out += p
+        if draw_dt == _np.float32 and q > p:  # float32 rounding can land on q itself
+            _np.minimum(out, _np.nextafter(_np.float32(q), _np.float32(p)), out=out)
+    else:
+        g.standard_normal(out=out, dtype=draw_dt)
+        out *= q
+        out += p
+    if not direct:
+        _fill(tensor, out)
     return tensor
 
 
@@ -84,13 +134,13 @@ def _gen(generator):
 def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """Fill with U(a, b)."""
     _check(tensor, "uniform_")
-    return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+    return _draw(tensor, "uniform", a, b, generator)
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with N(mean, std^2)."""
     _check(tensor, "normal_")
-    return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+    return _draw(tensor, "normal", mean, std, generator)
 
 
 def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
@@ -132,7 +182,7 @@ def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
     _check(tensor, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return _fill(tensor, _gen(generator).uniform(-a, a, tensor.shape))
+    return _draw(tensor, "uniform", -a, a, generator)
 
 
 def xavier_normal_(tensor, gain: float = 1.0, generator=None):
@@ -140,7 +190,7 @@ def xavier_normal_(tensor, gain: float = 1.0, generator=None):
     _check(tensor, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
+    return _draw(tensor, "normal", 0.0, std, generator)
 
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -152,7 +202,7 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity:
     _check(tensor, "kaiming_uniform_")
     gain = calculate_gain(nonlinearity, a)
     bound = math.sqrt(3.0) * gain / math.sqrt(_fan(tensor, mode))
-    return _fill(tensor, _gen(generator).uniform(-bound, bound, tensor.shape))
+    return _draw(tensor, "uniform", -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
@@ -161,4 +211,4 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: 
     _check(tensor, "kaiming_normal_")
     gain = calculate_gain(nonlinearity, a)
     std = gain / math.sqrt(_fan(tensor, mode))
-    return _fill(tensor, _gen(generator).normal(0.0, std, tensor.shape))
+    return _draw(tensor, "normal", 0.0, std, generator)

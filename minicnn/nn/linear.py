@@ -23,7 +23,8 @@ class Linear(Module):
             self.bias = new_parameter((out_features,), device=device, dtype=dtype)
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters()
+        if not init.init_skipped():
+            self.reset_parameters()
 
     def reset_parameters(self):
         """weight ~ kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(in_features)); bias ~ U(+-1/sqrt(in_features))."""

@@ -1,0 +1,1 @@
+"""Torch twins of minicnn.models (same state_dict keys, same computations)."""
