@@ -225,7 +225,7 @@ def test_optimizers_make_progress_on_rosenbrock():
 
 
 def test_lbfgs_settings_are_well_conditioned():
-    """torch restarted one ulp away stays within 1e-9: the 1e-8 bound above has a margin."""
+    """torch restarted one ulp away stays within 2e-9: the 1e-8 bound above has a margin."""
     for case in ("lbfgs", "lbfgs_strong_wolfe"):
         for name in PROBLEMS if _has_conv2d() else PROBLEMS[:-1]:
             problem = _problem(name)
@@ -235,7 +235,7 @@ def test_lbfgs_settings_are_well_conditioned():
             for _ in range(STEPS):
                 a.step(), b.step()
                 worst = max(worst, _max_diff(a.values(), b.values()))
-            assert worst < 1e-9, (case, name, worst)
+            assert worst < TOL / 5, (case, name, worst)
 
 
 def _sigmoid_bowl(x):  # operators and methods both libraries have: one body serves both sides
@@ -357,6 +357,31 @@ def test_adam_float32_follows_torch():
         out[side] = w.detach().numpy()
         assert out[side].dtype == np.float32
     np.testing.assert_allclose(out["minicnn"], out["torch"], rtol=1e-5, atol=1e-6)
+
+
+def test_lbfgs_float32_stays_float32_and_converges_like_torch():
+    """float32: L-BFGS's scalars (step, dot products) are Python floats here but float32 0-d
+    tensors in torch, so the two agree only to float32 precision."""
+    x0 = np.array([-1.2, 1.0], dtype=np.float32)
+    out = {}
+    for side, lib in (("minicnn", optim), ("torch", torch.optim)):
+        x = minicnn.tensor(x0, requires_grad=True) if side == "minicnn" else \
+            torch.tensor(x0, requires_grad=True)
+        opt = lib.LBFGS([x], line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = _rosenbrock_any(x)
+            loss.backward()
+            return loss
+
+        for _ in range(5):
+            opt.step(closure)
+        out[side] = x.detach().numpy()
+        assert out[side].dtype == np.float32
+    assert str(optim.LBFGS([minicnn.zeros(1, requires_grad=True)]).defaults["max_eval"]) == "25"
+    np.testing.assert_allclose(out["minicnn"], [1.0, 1.0], atol=1e-3)
+    np.testing.assert_allclose(out["minicnn"], out["torch"], atol=1e-4)
 
 
 def test_nn_parameters_are_optimized_in_place():
