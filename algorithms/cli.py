@@ -14,6 +14,7 @@ import warnings
 
 # Order here is the order in `minicnn --help`.
 COMMANDS = [
+    "algorithms.commands.style",
     "algorithms.commands.demo",
 ]
 
