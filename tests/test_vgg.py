@@ -3,7 +3,6 @@ torchvision key layout, weight files (.pth via torch, .npz), their errors, and t
 random-weights fallback."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -307,11 +306,3 @@ def test_default_lookup_env_var_and_cache(tmp_path, monkeypatch, twins64):
     with pytest.raises(TypeError, match="weights must be a path"):
         models.vgg19(weights=3)
 
-
-def test_torch_missing_gives_a_clear_import_error(tmp_path, monkeypatch, twins64):
-    mc, th = twins64
-    torch.save({"features.0.bias": th.state_dict()["features.0.bias"]}, tmp_path / "w.pth")
-    monkeypatch.setitem(__import__("sys").modules, "torch", None)
-    with pytest.raises(ImportError, match=r"needs PyTorch.*pip install torch.*convert-weights"):
-        minicnn.load(tmp_path / "w.pth")
-    assert os.path.exists(tmp_path / "w.pth")
