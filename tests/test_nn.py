@@ -164,6 +164,11 @@ def test_train_eval_requires_grad_zero_grad_apply():
     assert seen[-1] == "Net" and seen[0] == "Linear" and seen.count("Linear") == 6  # body.0 twice (also "shared"), as torch
 
 
+def test_nn_functional_is_minicnn_functional():
+    import minicnn.nn.functional as F
+    assert F is minicnn.functional and nn.functional is minicnn.functional and F.conv2d
+
+
 def test_forward_hooks_run_and_can_be_removed():
     lin = nn.Linear(2, 2)
     outs = []
@@ -375,6 +380,8 @@ LAYER_CASES = [
     ("Conv2d", (3, 2, 3), dict(padding=1, padding_mode="circular"), (1, 3, 5, 4)),
     ("Conv2d", (2, 3, 4), dict(padding="same", dilation=2), (2, 2, 7, 8)),
     ("Conv2d", (2, 3, 3), dict(padding="valid"), (1, 2, 5, 5)),
+    ("Conv2d", (2, 3, (4, 3)), dict(padding="same"), (1, 2, 6, 5)),
+    ("Conv2d", (2, 2, 2), dict(padding="same", padding_mode="reflect"), (1, 2, 4, 5)),
     ("ConvTranspose2d", (4, 3, 3), dict(stride=2, padding=1, output_padding=1), (2, 4, 4, 5)),
     ("ConvTranspose2d", (4, 6, (2, 3)), dict(stride=(1, 2), groups=2, dilation=2, bias=False), (1, 4, 3, 4)),
     ("MaxPool2d", (2,), {}, (2, 3, 6, 7)),
@@ -419,6 +426,7 @@ LAYER_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's own notice
 @pytest.mark.parametrize("name, args, kwargs, shape", LAYER_CASES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(LAYER_CASES)])
 def test_layer_matches_torch_forward_and_backward(name, args, kwargs, shape):

@@ -8,7 +8,7 @@ names and use torch's default initialisation (drawn from ``minicnn.manual_seed``
 generator). ``minicnn.nn.init`` has the initialisers, ``minicnn.nn.functional``
 is ``minicnn.functional``.
 """
-from minicnn import functional  # noqa: F401  (minicnn.nn.functional, as torch.nn.functional)
+from minicnn.nn import functional  # noqa: F401  (= minicnn.functional, as torch.nn.functional)
 from minicnn.nn import init  # noqa: F401
 from minicnn.nn.module import (IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential,
                                StateDictError)
