@@ -168,6 +168,10 @@ class StyleOptions:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; "
                                  f"got {getattr(self, name)!r}")
+        if not isinstance(self.backend, str):
+            raise TypeError(f"backend must be 'numpy' or 'cupy', got {self.backend!r}")
+        from minicnn import backend as _backend
+        _backend.get_backend(self.backend)   # a clear error now if cupy (or a GPU) is missing
         if self.line_search is not None and self.optimizer != "lbfgs":
             raise ValueError(f"line_search={self.line_search!r} needs optimizer='lbfgs', "
                              f"got optimizer={self.optimizer!r}")

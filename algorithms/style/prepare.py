@@ -50,45 +50,31 @@ class Plan:
 
 
 def to_chw(image, what) -> np.ndarray:
-    """An image array -> (3, H, W) float in [0, 1].
+    """An image array -> (3, H, W) float64 in [0, 1] (``minicnn.io.to_tensor``'s conversions).
 
     Accepts (H, W) grayscale, (H, W, 1|2|3|4) (gray, gray+alpha, RGB, RGBA; alpha is
-    composited onto white) or an already planar (3, H, W) float array. Integer images are
-    scaled by their type's maximum (255 for uint8, 65535 for uint16); float images must
-    already be in [0, 1] (values outside are clipped).
+    composited onto white) of uint8 (/255), uint16 (/65535) or float (clipped to [0, 1]),
+    or an already planar (3, H, W) float array.
     """
+    from minicnn import io as mio
     a = np.asarray(image)
-    if a.dtype.kind not in "uif" or a.dtype.kind == "b":
-        raise ValueError(f"{what}: expected a numeric image array, got dtype {a.dtype}")
     if a.ndim == 3 and a.shape[0] == 3 and a.shape[-1] not in (1, 2, 3, 4) and a.dtype.kind == "f":
         return np.clip(a, 0.0, 1.0)
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.ndim != 3 or a.shape[-1] not in (1, 2, 3, 4) or min(a.shape[:2]) < 1:
-        raise ValueError(f"{what}: expected an image of shape (H, W), (H, W, 1..4) or (3, H, W), "
-                         f"got {a.shape}")
-    if a.dtype.kind in "ui":
-        a = a.astype(np.float64) / float(np.iinfo(a.dtype).max)
-    else:
-        a = np.clip(a, 0.0, 1.0)
-    if a.shape[-1] in (2, 4):           # composite onto white: c * alpha + 1 * (1 - alpha)
-        alpha = a[:, :, -1:]
-        a = a[:, :, :-1] * alpha + (1.0 - alpha)
-    if a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=2)
-    return np.ascontiguousarray(a.transpose(2, 0, 1))
+    try:
+        return mio.to_tensor(a, mode="RGB", dtype="float64").numpy()[0]
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{what}: {e}") from None
 
 
 def read_image(source, what) -> np.ndarray:
-    """A path or an array -> (3, H, W) float in [0, 1]; one-line errors naming ``what`` and the file."""
+    """A path or an array -> (3, H, W) float64 in [0, 1]; one-line errors naming ``what`` and the file."""
     if isinstance(source, (str, Path)):
         from minicnn import io as mio
         check_input_file(source, what)
         try:
-            img = mio.load_image(source)
-        except (ValueError, OSError) as e:
+            return mio.load_image(source, mode="RGB", as_tensor=False, dtype="float64")[0]
+        except ValueError as e:
             raise ValueError(f"{what} {str(source)!r} is not a readable image ({e})") from None
-        return to_chw(img, f"{what} {str(source)!r}")
     if not isinstance(source, np.ndarray):
         raise TypeError(f"{what} must be an image path or a NumPy array, got {type(source).__name__}")
     return to_chw(source, what)
@@ -158,4 +144,4 @@ def prepare(content, styles, opts: StyleOptions) -> Plan:
 def save_image(path, hwc):
     """Write an (H, W, 3) float image in [0, 1] atomically (format from the file's extension)."""
     from minicnn import io as mio
-    return mio.save_image(path, hwc)
+    return mio.save_image(np.ascontiguousarray(np.asarray(hwc).transpose(2, 0, 1)), path)
