@@ -7,3 +7,7 @@ from minicnn.functional.loss import (cross_entropy, gram_matrix, huber_loss, l1_
                                      nll_loss, smooth_l1_loss, total_variation)
 from minicnn.functional.linear import dropout, linear  # noqa: F401
 from minicnn.functional.conv import conv2d, conv_transpose2d  # noqa: F401
+from minicnn.functional.pool import (adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d,  # noqa: F401
+                                     max_pool2d)
+from minicnn.functional.pad import pad  # noqa: F401
+from minicnn.functional.resize import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: F401
