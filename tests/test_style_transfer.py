@@ -80,7 +80,7 @@ def test_gram_normalisation_is_c_h_w():
 
 def test_ten_lbfgs_iterations_give_the_same_image_as_torch():
     content, style1, _ = _images()
-    kw = dict(size=40, dtype="float64", iters=10, **SMALL)
+    kw = dict(size=32, dtype="float64", iters=10, **SMALL)
     a = mc_style_transfer(content, style1, **kw)
     b = th_style_transfer(content, style1, **kw)
     assert len(a.history["total"]) == 11 and a.evaluations == b.evaluations == 11
@@ -91,9 +91,9 @@ def test_ten_lbfgs_iterations_give_the_same_image_as_torch():
 
 
 @pytest.mark.parametrize("extra", [
-    dict(line_search="strong_wolfe", scales=2, size=48, original_colors=True, init="random",
-         pooling="avg", style_blend_weights=(2, 1), iters=3),
-    dict(optimizer="adam", iters=4, tv_weight=0.0, style_scale=0.8),
+    dict(line_search="strong_wolfe", scales=2, size=40, original_colors=True, init="random",
+         pooling="avg", style_blend_weights=(2, 1), iters=2),
+    dict(optimizer="adam", iters=3, tv_weight=0.0, style_scale=0.8, size=32),
 ], ids=["lbfgs-wolfe-2scales-colors-random", "adam"])
 def test_every_option_path_matches_torch(extra):
     content, style1, style2 = _images(3)
@@ -107,16 +107,44 @@ def test_every_option_path_matches_torch(extra):
                               if s == a.history["scale"][-1])
 
 
-def test_end_to_end_64px_30_iterations_lowers_the_loss_10x():
-    """The default layers (relu4_2; relu1_1..relu5_1) of VGG19 with random weights, float32."""
+def test_a_torchvision_weights_file_is_loaded_by_both_twins(tmp_path):
+    """A .pth in torchvision's layout (here only the layers up to relu3_1) is used, not random weights."""
+    import torch
+    from algorithms.style.options import expected_shapes_upto
+    gen = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(*shape, generator=gen, dtype=torch.float64) * (0.3 if k.endswith("weight") else 0.05)
+             for k, shape in expected_shapes_upto("vgg19", "relu3_1").items()}
+    torch.save(state, tmp_path / "vgg19-part.pth")
+    content, style1, _ = _images(7)
+    kw = dict(dict(SMALL, weights=str(tmp_path / "vgg19-part.pth")), size=32, dtype="float64", iters=2)
+    a, b = mc_style_transfer(content, style1, **kw), th_style_transfer(content, style1, **kw)
+    assert a.pretrained and b.pretrained
+    random = mc_style_transfer(content, style1, **dict(kw, weights=False))
+    assert abs(random.first_loss - a.first_loss) > 1e-3 * a.first_loss   # the file's weights were used
+    assert _rel(a.history["total"], b.history["total"]) <= 1e-8
+    assert np.abs(a.image - b.image).max() <= 1e-6
+
+
+def _end_to_end(**layers):
     from skimage import data
     r = mc_style_transfer(data.astronaut(), data.coffee(), size=64, iters=30, weights=False,
-                          progress=False)
+                          progress=False, **layers)
     assert r.image.shape == (64, 64, 3) and r.image.dtype == np.float32
     assert 0.0 <= r.image.min() and r.image.max() <= 1.0
     assert r.first_loss / r.best_loss >= 10.0, (r.first_loss, r.best_loss)
     assert r.history["style"][-1] < 0.1 * r.history["style"][0]
-    assert not r.pretrained
+    assert len(r.history["total"]) == 31 and not r.pretrained
+
+
+@pytest.mark.slow
+def test_end_to_end_64px_30_iterations_lowers_the_loss_10x():
+    """The default layers (content relu4_2; style relu1_1..relu5_1) of VGG19, random weights, float32."""
+    _end_to_end()
+
+
+def test_end_to_end_64px_30_iterations_lowers_the_loss_10x_fast():
+    """The same run on VGG19 cut at relu3_1 (about 3x cheaper), for the default test suite."""
+    _end_to_end(content_layers=("relu2_2",), style_layers=("relu1_1", "relu2_1", "relu3_1"))
 
 
 def test_original_colors_keeps_the_content_chroma():

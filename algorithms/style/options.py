@@ -51,6 +51,19 @@ def vgg_layers(arch: str) -> list[Layer]:
     return layers
 
 
+def expected_shapes_upto(arch: str, last: str) -> dict:
+    """torchvision state_dict keys and shapes of ``arch``'s features up to layer ``last``."""
+    shapes, c_in = {}, 3
+    for l in vgg_layers(arch):
+        if l.kind == "conv":
+            shapes[f"features.{l.index}.weight"] = (l.channels, c_in, 3, 3)
+            shapes[f"features.{l.index}.bias"] = (l.channels,)
+            c_in = l.channels
+        if l.name == last:
+            break
+    return shapes
+
+
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 OPTIMIZERS = ("lbfgs", "adam")

@@ -1,0 +1,186 @@
+"""Style transfer benchmark: seconds per L-BFGS iteration and peak memory, minicnn vs its torch twin.
+
+    python -m benchmarks.bench_style_transfer                 # 256 and 512 px, 3 timed iterations
+    python -m benchmarks.bench_style_transfer --sizes 256 --iters 2
+
+Each (implementation, size) runs in its own subprocess, so peak memory is that run's
+alone: the growth of the process's peak resident set (``ru_maxrss``) over its size
+just before ``style_transfer`` starts (the same measure for NumPy and torch; on a GPU
+the device allocator's peak instead). The work is the real algorithm with its defaults
+(VGG19 to relu5_1, content relu4_2, style relu1_1..relu5_1, L-BFGS history 100,
+float32) on fixed synthetic images and random weights (speed does not depend on the
+weights). One warm-up iteration is dropped; the median of the others is reported. An
+iteration is one closure evaluation (VGG forward + backward to the image) plus the
+L-BFGS update. minicnn-cupy and torch-cuda run when a GPU is present, and are listed
+as skipped with the reason otherwise.
+
+Results: benchmarks/results/style_transfer-<host>-<date>.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
+
+
+def _images(size, seed=0):
+    """A smooth random 'photo' and a stripy 'painting', both size x size, in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(np.cumsum(rng.standard_normal((size, size, 3)), 0), 1)
+    content = np.clip((walk - walk.min()) / (walk.max() - walk.min() + 1e-12), 0, 1)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    style = np.stack([0.5 + 0.5 * np.sin(40 * xx + 5 * c + 10 * yy * yy) for c in range(3)], -1)
+    return content, style
+
+
+def _rss_now():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def worker(impl, size, iters):
+    """Run one implementation at one size; print a JSON line with the timings and memory."""
+    content, style = _images(size)
+    backend = "cupy" if impl.endswith(("cupy", "cuda")) else "numpy"
+    if impl.startswith("minicnn"):
+        from algorithms.style_transfer import style_transfer
+    else:
+        from reference.style_transfer import style_transfer
+        import torch
+        if backend == "cupy":
+            torch.cuda.reset_peak_memory_stats()
+    from algorithms.style.options import StyleOptions, estimate_memory
+    sync = lambda: None  # noqa: E731
+    if impl == "minicnn-cupy":
+        from minicnn import backend as be
+        pool = be.get_backend("cupy").xp.get_default_memory_pool()
+        sync = lambda: be.synchronize("cupy")  # noqa: E731
+    elif impl == "torch-cuda":
+        sync = torch.cuda.synchronize
+    stamps = []
+
+    def tick(losses, get_image):
+        sync()
+        stamps.append(time.perf_counter())
+
+    base_rss = _rss_now()
+    t0 = time.perf_counter()
+    r = style_transfer(content, style, size=size, iters=iters + 1, weights=False, backend=backend,
+                       progress=False, callback=tick)
+    total = time.perf_counter() - t0
+    per_iter = [b - a for a, b in zip(stamps, stamps[1:])][1:]   # drop the warm-up iteration
+    if impl == "minicnn-cupy":
+        peak = pool.total_bytes()
+    elif impl == "torch-cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = max(0, _peak_rss() - base_rss)
+    opts = StyleOptions(size=size).check(1)
+    out = {"impl": impl, "size": size, "seconds_per_iter": statistics.median(per_iter),
+           "per_iter": per_iter, "peak_bytes": peak, "estimate_bytes": estimate_memory(opts, size, size),
+           "total_seconds": total, "first_loss": r.first_loss, "last_loss": r.last_loss,
+           "evaluations": r.evaluations}
+    print("RESULT " + json.dumps(out))
+
+
+def _gpu_reason(impl):
+    if impl == "minicnn-cupy":
+        from minicnn import backend as be
+        return None if be.cupy_available() else be.cupy_unavailable_reason()
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
+
+
+def run_one(impl, size, iters, timeout):
+    cmd = [sys.executable, "-m", "benchmarks.bench_style_transfer", "--worker", impl, str(size), str(iters)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"{impl} at {size}px failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
+
+
+def _mib(n):
+    return f"{n / 2 ** 20:.0f}"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--iters", type=int, default=3, help="timed L-BFGS iterations (after 1 warm-up)")
+    ap.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per subprocess")
+    ap.add_argument("--worker", nargs=3, metavar=("IMPL", "SIZE", "ITERS"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        impl, size, iters = args.worker
+        return worker(impl, int(size), int(iters))
+
+    from benchmarks.common import environment, markdown_table, write_results
+    env = environment()
+    results, skipped = [], {}
+    for impl in args.impls:
+        reason = _gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
+        if reason:
+            skipped[impl] = reason
+            print(f"{impl}: skipped ({reason})", file=sys.stderr)
+            continue
+    for size in args.sizes:
+        for impl in args.impls:
+            if impl in skipped:
+                continue
+            print(f"{impl} at {size}x{size} ...", file=sys.stderr, flush=True)
+            r = run_one(impl, size, args.iters, args.timeout)
+            print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {_mib(r['peak_bytes'])} MiB",
+                  file=sys.stderr, flush=True)
+            results.append(r)
+
+    by = {(r["impl"], r["size"]): r for r in results}
+    rows = []
+    for size in args.sizes:
+        for mine, ref in (("minicnn-numpy", "torch-cpu"), ("minicnn-cupy", "torch-cuda")):
+            a, b = by.get((mine, size)), by.get((ref, size))
+            if a is None and b is None:
+                if mine in skipped or ref in skipped:
+                    rows.append([f"{size}x{size}", f"{mine} / {ref}", "skipped", "", "", "", "", "", "",
+                                 skipped.get(mine) or skipped.get(ref)])
+                continue
+            ratio_t = a["seconds_per_iter"] / b["seconds_per_iter"] if a and b else float("nan")
+            ratio_m = a["peak_bytes"] / b["peak_bytes"] if a and b and b["peak_bytes"] else float("nan")
+            rows.append([f"{size}x{size}", f"{mine} / {ref}",
+                         f"{a['seconds_per_iter']:.3f}" if a else "-", f"{b['seconds_per_iter']:.3f}" if b else "-",
+                         f"{ratio_t:.2f}x", _mib(a["peak_bytes"]) if a else "-", _mib(b["peak_bytes"]) if b else "-",
+                         f"{ratio_m:.2f}x", _mib((a or b)["estimate_bytes"]), ""])
+    headers = ["size", "minicnn / twin", "minicnn s/it", "twin s/it", "time ratio", "minicnn peak MiB",
+               "twin peak MiB", "memory ratio", "estimate MiB", "note"]
+    table = markdown_table(headers, rows)
+    print(table)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
+    name = f"style_transfer-{platform.node() or 'machine'}-{stamp}"
+    path = write_results(name, {"benchmark": "style_transfer", "iters": args.iters, "environment": env,
+                                "results": results, "skipped": skipped}, table)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main() or 0)
