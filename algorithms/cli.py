@@ -15,6 +15,9 @@ import warnings
 # Order here is the order in `minicnn --help`.
 COMMANDS = [
     "algorithms.commands.style",
+    "algorithms.commands.denoise",
+    "algorithms.commands.train_denoiser",
+    "algorithms.commands.eval_denoiser",
     "algorithms.commands.demo",
 ]
 
