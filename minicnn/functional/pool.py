@@ -169,11 +169,12 @@ class MaxPool2d(Function):
         karg = xp.empty((N, C) + out, dtype=idx_dtype)
         karg[...] = first.astype(idx_dtype)
         for num, _, _, sl in _window_slices(k, s, d, out):
-            v = frame[sl]
+            v = xp.ascontiguousarray(frame[sl])  # one strided read; the rest runs on contiguous data
             upd = v > best
-            upd |= v != v  # NaN
-            xp.copyto(best, v, where=upd)
-            xp.copyto(karg, xp.asarray(num, dtype=idx_dtype), where=upd)
+            upd |= xp.isnan(v)
+            xp.maximum(best, v, out=best)  # NaN propagates, like torch's "NaN always wins"
+            # karg = where(upd, num, karg) without a data-dependent branch (masked copies are slow)
+            karg += upd.astype(idx_dtype) * (num - karg)
         self.karg = karg
         y = best
         if return_indices:
@@ -194,9 +195,11 @@ class MaxPool2d(Function):
         g = g.reshape(self.karg.shape)
         gframe = xp.zeros(self.frame_shape, dtype=g.dtype)
         overlap = s[0] < (k[0] - 1) * d[0] + 1 or s[1] < (k[1] - 1) * d[1] + 1
-        zero = xp.zeros((), dtype=g.dtype)
+        finite = bool(xp.isfinite(g).all())
         for num, _, _, sl in _window_slices(k, s, d, out):
-            routed = xp.where(self.karg == num, g, zero)
+            hit = self.karg == num
+            # g * hit is branch-free (fast); where() keeps inf/NaN gradients off the other cells
+            routed = g * hit if finite else xp.where(hit, g, xp.zeros((), dtype=g.dtype))
             if overlap:
                 gframe[sl] += routed
             else:
@@ -303,6 +306,14 @@ def _adaptive_bounds(xp, n, out):
     return (i * n) // out, -((-(i + 1) * n) // out)
 
 
+def _matrices_hw(ph, pw, x):
+    """ph @ x @ pw^T over the last two axes of x, as two large 2-D matrix products."""
+    xp = backend.array_module(x)
+    y = (x.reshape(-1, x.shape[-1]) @ pw.T).reshape(x.shape[:-1] + (pw.shape[0],))
+    y = xp.tensordot(ph, y, axes=([1], [y.ndim - 2]))  # (out_h, ..., out_w)
+    return xp.ascontiguousarray(xp.moveaxis(y, 0, -2))
+
+
 class AdaptiveAvgPool2d(Function):
     """y = P_h @ x @ P_w^T with P[i, start_i:end_i] = 1 / (end_i - start_i)  (window means).
 
@@ -326,7 +337,7 @@ class AdaptiveAvgPool2d(Function):
             inside = (cols >= start[:, None]) & (cols < end[:, None])
             mats.append((inside / (end - start)[:, None]).astype(x.dtype))
         self.ph, self.pw = mats
-        return self.ph @ x @ self.pw.T
+        return _matrices_hw(self.ph, self.pw, x)
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
@@ -338,7 +349,7 @@ class AdaptiveAvgPool2d(Function):
             g = g / (kh * kw)
             gx = xp.broadcast_to(g[..., :, None, :, None], g.shape[:-2] + (oh, kh, ow, kw))
             return gx.reshape(self.in_shape), None
-        return self.ph.T @ g @ self.pw, None
+        return _matrices_hw(self.ph.T, self.pw.T, g), None
 
 
 class AdaptiveMaxPool2d(Function):

@@ -4,7 +4,8 @@
 output is ``A_h @ x @ A_w^T`` where ``A_h`` (out_h x H) and ``A_w`` (out_w x W)
 hold each output pixel's interpolation weights over its input row/column, so the
 backward pass is the transposed product ``A_h^T @ g @ A_w``. The matrices are
-built with exactly torch's index and weight rules (``ATen/native/UpSample.h``):
+banded and are applied through their few non-zeros per row (a gather per tap).
+They are built with exactly torch's index and weight rules (``ATen/native/UpSample.h``):
 
 * source position of output i (no align_corners):  ``scale * (i + 0.5) - 0.5``
   where ``scale = 1 / scale_factor`` when the user gave scale_factor (and did not
@@ -18,7 +19,7 @@ built with exactly torch's index and weight rules (``ATen/native/UpSample.h``):
   when downscaling, triangle or cubic (a = -0.5) weights normalised to sum 1.
 * nearest / nearest-exact: a gather of ``floor(i * s)`` / ``floor((i + 0.5) * s)``, s = 1/scale
   (index arithmetic in float32, as torch does; nearest copies when the size does not change and
-  takes i // 2 when it doubles); backward scatter-adds.
+  takes i // 2 when it doubles): a 0/1 selection matrix.
 * area: adaptive_avg_pool2d.
 
 Weights are computed in the input's dtype (float32 for float32 input), as torch's kernels do.
@@ -162,49 +163,77 @@ def nearest_index(xp, n_in, n_out, scale, exact):
     return xp.minimum(xp.floor(real).astype(xp.int64), n_in - 1)
 
 
+def _onehot(xp, dtype, idx, n_in):
+    """The selection matrix of a gather: A[i, idx[i]] = 1."""
+    return (idx[:, None] == xp.arange(n_in)[None, :]).astype(dtype)
+
+
 # --- differentiable ops ---------------------------------------------------------------------
 
-class Separable2d(Function):
-    """y = A_h @ x @ A_w^T (per image and channel);  dL/dx = A_h^T @ g @ A_w.
+def taps_of(a):
+    """The non-zeros of each row of ``a`` (n_out x n_in) as (cols, weights), both (n_out x M).
 
-    The two products are done in the cheaper order for the shapes at hand.
+    M is the largest number of non-zeros in a row; shorter rows are padded with
+    column 0 and weight 0. Interpolation matrices are banded, so M is small
+    (2 for bilinear, 4 for bicubic, about 2 * in/out + 1 for antialiased downscaling).
+    """
+    xp = backend.array_module(a)
+    nz = a != 0
+    counts = nz.sum(axis=1)
+    m = max(1, int(counts.max())) if a.shape[0] else 1
+    r, c = xp.nonzero(nz)  # row-major: columns ascending within each row
+    pos = (xp.cumsum(nz, axis=1) - 1)[r, c]
+    cols = xp.zeros((a.shape[0], m), dtype=xp.int64)
+    weights = xp.zeros((a.shape[0], m), dtype=a.dtype)
+    cols[r, pos] = c
+    weights[r, pos] = a[r, c]
+    return cols, weights
+
+
+def _along(x, taps, axis):
+    """Apply the matrix whose rows are ``taps`` to axis ``axis`` (-2 or -1) of x:
+    out[..., i, ...] = sum_m w[i, m] * x[..., cols[i, m], ...], one gather per tap."""
+    xp = backend.array_module(x)
+    cols, weights = taps
+    out = None
+    for m in range(cols.shape[1]):
+        term = xp.take(x, cols[:, m], axis=axis)
+        if not bool((weights[:, m] == 1).all()):  # nearest: pure gathers, no multiply
+            term *= weights[:, m] if axis == -1 else weights[:, m][:, None]
+        if out is None:
+            out = term
+        else:
+            out += term
+    return out
+
+
+def _separable(taps_h, taps_w, in_hw, x):
+    """A_h @ x @ A_w^T over the last two axes, the cheaper axis first."""
+    (oh, mh), (ow, mw) = taps_h[0].shape, taps_w[0].shape
+    h, w = in_hw
+    if mh * oh * w + mw * oh * ow <= mw * h * ow + mh * oh * ow:
+        return _along(_along(x, taps_h, -2), taps_w, -1)
+    return _along(_along(x, taps_w, -1), taps_h, -2)
+
+
+class Resample2d(Function):
+    """y = A_h @ x @ A_w^T per image and channel;  dL/dx = A_h^T @ g @ A_w.
+
+    A_h (out_h x H) and A_w (out_w x W) are the per-axis interpolation matrices.
+    They are banded, so each product is computed from its non-zeros only: the
+    forward gathers, for every output row/column, the few input rows/columns it
+    mixes; the backward does the same with the transposed matrices (each input
+    gathers the outputs it fed), so no scatter-add is needed.
     """
 
     def forward(self, x, ah, aw):
         self.ah, self.aw = ah, aw
-        (oh, h), (ow, w) = ah.shape, aw.shape
-        if oh * h * w + oh * w * ow <= h * w * ow + oh * h * ow:
-            return (ah @ x) @ aw.T
-        return ah @ (x @ aw.T)
+        return _separable(taps_of(ah), taps_of(aw), x.shape[-2:], x)
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return None, None, None
-        ah, aw = self.ah, self.aw
-        (oh, h), (ow, w) = ah.shape, aw.shape
-        if h * oh * ow + h * ow * w <= oh * ow * w + h * oh * w:
-            return (ah.T @ g) @ aw, None, None
-        return ah.T @ (g @ aw), None, None
-
-
-class Gather2d(Function):
-    """y[..., i, j] = x[..., rows[i], cols[j]];  dL/dx = g scatter-added back at (rows[i], cols[j])."""
-
-    def forward(self, x, rows, cols):
-        self.in_shape, self.rows, self.cols = x.shape, rows, cols
-        return x[..., rows[:, None], cols[None, :]]
-
-    def backward(self, g):
-        if not self.needs_input_grad[0]:
-            return None, None, None
-        xp = backend.array_module(g)
-        H, W = self.in_shape[-2:]
-        gx = xp.zeros(self.in_shape, dtype=g.dtype)
-        if g.size:
-            planes = g.size // (g.shape[-1] * g.shape[-2])
-            start = (xp.arange(planes, dtype=xp.int64) * (H * W)).reshape(g.shape[:-2] + (1, 1))
-            backend.scatter_add(gx, start + (self.rows[:, None] * W + self.cols[None, :]), g)
-        return gx, None, None
+        return _separable(taps_of(self.ah.T), taps_of(self.aw.T), g.shape[-2:], g), None, None
 
 
 # --- public functions ------------------------------------------------------------------------
@@ -291,9 +320,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     (H, W) = input.shape[2:]
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
-        rows = nearest_index(xp, H, out[0], scales[0], exact)
-        cols = nearest_index(xp, W, out[1], scales[1], exact)
-        return Gather2d.apply(input, rows, cols)
+        ah = _onehot(xp, dtype, nearest_index(xp, H, out[0], scales[0], exact), H)
+        aw = _onehot(xp, dtype, nearest_index(xp, W, out[1], scales[1], exact), W)
+        return Resample2d.apply(input, ah, aw)
     if antialias:
         ah = antialias_matrix(xp, dtype, H, out[0], align_corners, scales[0], mode)
         aw = antialias_matrix(xp, dtype, W, out[1], align_corners, scales[1], mode)
@@ -301,7 +330,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         build = linear_matrix if mode == "bilinear" else cubic_matrix
         ah = build(xp, dtype, H, out[0], align_corners, scales[0])
         aw = build(xp, dtype, W, out[1], align_corners, scales[1])
-    return Separable2d.apply(input, ah, aw)
+    return Resample2d.apply(input, ah, aw)
 
 
 def _check_factor(x, op, name, factor):
