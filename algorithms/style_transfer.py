@@ -63,7 +63,7 @@ def build_vgg(opts: StyleOptions):
 
     ``opts.weights``: a torchvision ``.pth`` / converted ``.npz`` path; a state_dict (name ->
     array); None to use the default weights file if there is one (see minicnn.models.vgg),
-    else seeded random weights with a loud warning; False for random weights, silently.
+    else seeded random weights with a loud warning; False or 'random' for random weights, silently.
     """
     from minicnn.models import vgg as vgg_models
     make = {"vgg16": vgg_models.vgg16, "vgg19": vgg_models.vgg19}[opts.model]
@@ -220,7 +220,7 @@ def style_transfer(content, styles, *, style_blend_weights=None, size=512, style
     seed              seed of the random init (noise).
     model, weights    'vgg19' or 'vgg16'; weights: a torchvision .pth / .npz file, a state_dict,
                       None (the default weights file if one exists, else minicnn's fixed-seed
-                      random weights with a loud warning) or False (random weights, no warning).
+                      random weights with a loud warning) or False / 'random' (random weights, no warning).
     dtype, backend    'float32' | 'float64';  'numpy' | 'cupy'.
     output            if given, the image is written there (atomically), also after Ctrl-C;
                       save_every=N also writes OUTPUT_00050.png ... every N iterations;

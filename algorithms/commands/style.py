@@ -124,8 +124,9 @@ def register(sub):
     g.add_argument("--model", choices=("vgg19", "vgg16"), default="vgg19", help="VGG network")
     g.add_argument("--weights", default=None, metavar="FILE",
                    help="torchvision VGG weights (vgg19-dcbb9e9d.pth, or a .npz from `minicnn "
-                        "convert-weights`); default: the file found where the README says, else "
-                        "random weights (with a warning)")
+                        "convert-weights`), or 'random' for random weights without the warning; "
+                        "default: the file found where the README says, else random weights "
+                        "(with a warning)")
     g.add_argument("--pooling", choices=("max", "avg"), default="max",
                    help="VGG pooling (avg often gives smoother results)")
     g.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",

@@ -102,7 +102,7 @@ def prepare(content, styles, opts: StyleOptions) -> Plan:
         styles = [styles]
     styles = list(styles)
     opts.check(len(styles))
-    if opts.weights is not None and isinstance(opts.weights, (str, Path)):
+    if isinstance(opts.weights, (str, Path)) and opts.weights != "random":
         check_input_file(opts.weights, "weights")
     content_img = read_image(content, "content image")
     style_imgs = [read_image(s, f"style image {i + 1}" if len(styles) > 1 else "style image")
