@@ -184,12 +184,15 @@ def test_stop_object_intermediate_images_and_plot(tmp_path):
     class Stop:
         requested = False
 
-    content, style1, _ = _images()
+    content, style1, style2 = _images()
     out = tmp_path / "o.png"
+    init = tmp_path / "start.png"
+    Image.fromarray((style2 * 255).round().astype(np.uint8)).save(init)   # 30x40, resized to 40x32
     r = mc_style_transfer(content, style1, size=40, iters=4, output=str(out), save_every=2, plot=True,
-                          stop=Stop(), **SMALL)
+                          stop=Stop(), init=str(init), **SMALL)
     assert not r.interrupted and len(r.history["total"]) == 5
-    assert sorted(os.listdir(tmp_path)) == ["o.png", "o_00002.png", "o_00004.png", "o_losses.png"]
+    assert r.history["content"][0] > 0            # started from the init image, not the content
+    assert sorted(os.listdir(tmp_path)) == ["o.png", "o_00002.png", "o_00004.png", "o_losses.png", "start.png"]
     with Image.open(tmp_path / "o_losses.png") as im:
         assert im.format == "PNG" and im.size[0] > 300
 
