@@ -157,6 +157,22 @@ def test_vgg_like_sizes_match_torch(dtype):
             dtype=dtype, what="conv_transpose2d 32->8 stride 2")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_blocks_give_the_same_numbers(dtype, monkeypatch):
+    """Column buffers are built in blocks of rows; force one row per block on every path."""
+    monkeypatch.setattr(_im2col, "BLOCK_BYTES", 1)
+    assert _im2col.row_blocks(5, 100) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    for cin, cout in ((2, 6), (6, 2)):  # both stride-1 algorithms, forward and backward
+        _run_conv(((2, cin, 7, 6), (cout, cin, 3, 2), True, dict(padding=(1, 2), dilation=(2, 1))), 3, dtype)
+        _run_conv_transpose(((2, cin, 5, 4), (cin, cout, 2, 3), True,
+                             dict(stride=1, padding=(1, 0), output_padding=(1, 0), groups=1,
+                                  dilation=(2, 1))), 4, dtype)
+    _run_conv(((3, 4, 9, 8), (6, 2, 3, 3), True, dict(stride=(2, 3), padding=1, groups=2)), 5, dtype)
+    _run_conv_transpose(((3, 4, 4, 3), (4, 3, 3, 2), True,
+                         dict(stride=(3, 2), padding=(1, 0), output_padding=(2, 1), groups=2,
+                              dilation=1)), 6, dtype)
+
+
 @settings(max_examples=8, deadline=None)
 @given(seed=S.seeds, data=st.data())
 def test_conv2d_gradcheck(seed, data):

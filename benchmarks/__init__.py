@@ -1,0 +1,1 @@
+"""Backend benchmarks: minicnn (NumPy/CuPy) vs torch (CPU/CUDA), tables, JSON and plots."""
