@@ -19,6 +19,9 @@ COMMANDS = [
     "algorithms.commands.denoise",
     "algorithms.commands.train_denoiser",
     "algorithms.commands.eval_denoiser",
+    "algorithms.commands.convert_weights",
+    "algorithms.commands.bench",
+    "algorithms.commands.ui",
     "algorithms.commands.demo",
 ]
 
@@ -27,15 +30,29 @@ class UsageError(ValueError):
     """Bad user input discovered after argument parsing (exit code 2)."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: ``minicnn style: error: ... (see minicnn style --help)``, exit 2."""
+
+    def error(self, message):
+        msg = " ".join(str(message).split())
+        self.exit(2, f"{self.prog}: error: {msg} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="minicnn", description="minicnn: CNN image algorithms on a from-scratch NumPy/CuPy library.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--quiet", action="store_true", help="no progress bars or status lines")
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
+    from algorithms.commands._help import HelpFormatter
+    for cmd in sub.choices.values():
+        cmd.formatter_class = HelpFormatter   # one help layout everywhere: each option's default shown
+        if "--quiet" not in cmd._option_string_actions:   # every subcommand takes --quiet after its name
+            cmd.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                             help="no progress bars or status lines (same as minicnn --quiet)")
     return p
 
 
@@ -48,7 +65,7 @@ def main(argv=None):
         warnings.filterwarnings("ignore")
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError, MemoryError, OSError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError, MemoryError, OSError, ImportError) as exc:
         if args.debug:
             raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
