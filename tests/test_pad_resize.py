@@ -164,6 +164,20 @@ def test_interpolate_large_up_and_down_scaling_matches_torch(mode, align_corners
                     what=f"interpolate {kw}")
 
 
+@pytest.mark.parametrize("mode,antialias", [("nearest", False), ("nearest-exact", False), ("bilinear", False),
+                                            ("bicubic", False), ("bilinear", True), ("bicubic", True)])
+def test_interpolate_scale_factor_that_keeps_the_size(mode, antialias):
+    # 1.1 * 7 = 7.7 -> 7 rows: torch copies for nearest/bilinear/antialias but resamples with 1/1.1
+    # for nearest-exact/bicubic; backward is compared where torch's gradient is its forward's gradient
+    x = S.array(5, (2, 2, 7, 6))
+    kw = dict(scale_factor=(1.1, 1.5), mode=mode, antialias=antialias)
+    torch_grad_ok = not antialias and mode != "bicubic"
+    for dtype in (np.float64, np.float32):
+        compare(lambda t: MF.interpolate(t, **kw), lambda t: RR.interpolate(t, **kw), [x], dtype=dtype,
+                grad=[torch_grad_ok], what=f"interpolate {kw}")
+    assert gradcheck(lambda t: MF.interpolate(t, **kw), [x[:1, :1, :, :3]])
+
+
 def test_antialias_to_width_1_is_right_where_torch_2_13_is_not():
     # torch 2.13 CPU repeats the first row when antialiasing to an output width of 1 while
     # resizing the height ([2, 2, 2] here); rows [1, 2, 3] and [4, 5, 6] average to 2 and 5
@@ -255,3 +269,47 @@ def test_pixel_shuffle_gradcheck_and_errors():
         MF.pixel_unshuffle(x, 2)
     with pytest.raises(ValueError, match=r"pixel_unshuffle expects input to have at least 3 dimensions, but got input with 2 dimension\(s\)"):
         MF.pixel_unshuffle(minicnn.tensor(np.zeros((4, 4))), 2)
+
+
+# --- backend neutrality ------------------------------------------------------------------------
+
+from tests.test_backend import FakeDeviceArray, fakegpu  # noqa: E402,F401  (stand-in GPU fixture)
+
+STAND_IN_OPS = {
+    "max_pool2d": lambda t: MF.max_pool2d(t, 3, 2, 1, ceil_mode=True, return_indices=True),
+    "max_pool2d_overlap": lambda t: MF.max_pool2d(t, 3, 1, dilation=2),
+    "avg_pool2d": lambda t: MF.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    "adaptive_avg_pool2d": lambda t: MF.adaptive_avg_pool2d(t, (3, 4)),
+    "adaptive_avg_pool2d_even": lambda t: MF.adaptive_avg_pool2d(t, (4, 3)),
+    "adaptive_max_pool2d": lambda t: MF.adaptive_max_pool2d(t, (3, 5), return_indices=True),
+    "pad_constant": lambda t: MF.pad(t, (1, -1, 2, 0), value=0.5),
+    "pad_reflect": lambda t: MF.pad(t, (2, 1, -1, 3), mode="reflect"),
+    "pad_replicate": lambda t: MF.pad(t, (2, 1, 1, 3), mode="replicate"),
+    "pad_circular": lambda t: MF.pad(t, (2, 1, 1, 3), mode="circular"),
+    "nearest": lambda t: MF.interpolate(t, size=(11, 5), mode="nearest"),
+    "nearest_exact": lambda t: MF.interpolate(t, scale_factor=1.7, mode="nearest-exact"),
+    "bilinear": lambda t: MF.interpolate(t, size=(11, 5), mode="bilinear", align_corners=True),
+    "bicubic": lambda t: MF.interpolate(t, scale_factor=1.5, mode="bicubic"),
+    "bilinear_aa": lambda t: MF.interpolate(t, size=(3, 4), mode="bilinear", antialias=True),
+    "area": lambda t: MF.interpolate(t, size=(3, 5), mode="area"),
+    "pixel_shuffle": lambda t: MF.pixel_unshuffle(MF.pixel_shuffle(t, 2), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STAND_IN_OPS))
+def test_ops_stay_on_a_stand_in_backend_and_match_numpy(name, fakegpu):
+    fn = STAND_IN_OPS[name]
+    x = S.array(7, (2, 4, 8, 6))
+    results = {}
+    for be in ("numpy", "fakegpu"):
+        leaf = minicnn.tensor(x, dtype="float64", requires_grad=True)
+        t = leaf.to(be)
+        assert t.backend == be
+        out = fn(t)
+        outs = out if isinstance(out, tuple) else (out,)
+        assert all(o.backend == be for o in outs), f"{name}: output left backend {be}"
+        (outs[0] * outs[0]).sum().backward()
+        results[be] = [minicnn.backend.to_numpy(o.data) for o in outs] + [leaf.grad.numpy()]
+    for a, b in zip(results["numpy"], results["fakegpu"]):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(results["numpy"][-1]).sum() > 0  # the gradient did flow back
