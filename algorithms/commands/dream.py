@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from algorithms.commands._help import HelpFormatter
 from algorithms.deep_dream import DEFAULT_LAYERS
 
 EPILOG = """\
@@ -19,20 +20,6 @@ Without --weights (or a default weights file, see the README) the network has ra
 weights: the run works, but the patterns are not ImageNet features. Ctrl-C stops after
 the current step and saves the dream so far at full size.
 """
-
-
-class _Help(argparse.RawDescriptionHelpFormatter):
-    """Shows each option's default (skipping None/False ones, whose help says what happens)."""
-
-    def __init__(self, prog):
-        super().__init__(prog, max_help_position=34)
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "%(default)" in text or action.default in (None, False, argparse.SUPPRESS) \
-                or not action.option_strings:
-            return text
-        return text + " (default: %(default)s)"
 
 
 def _names(values):
@@ -88,7 +75,7 @@ def register(sub):
         description="Deep dream (Mordvintsev, Olah & Tyka 2015): gradient ascent on the image to "
                     "amplify the activations of chosen VGG layers, over several octaves, with "
                     "jitter and normalised steps as in the original notebook.",
-        epilog=EPILOG, formatter_class=_Help)
+        epilog=EPILOG, formatter_class=HelpFormatter)
     p.add_argument("input", metavar="INPUT", help="image file or sample name (e.g. astronaut)")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                    help="no progress bar or messages (same as minicnn --quiet)")
@@ -121,8 +108,8 @@ def register(sub):
     g.add_argument("--model", choices=("vgg19", "vgg16"), default="vgg19", help="VGG network")
     g.add_argument("--weights", default=None, metavar="FILE",
                    help="torchvision VGG weights (vgg19-dcbb9e9d.pth, or a .npz from `minicnn "
-                        "convert-weights`); default: the file found where the README says, else "
-                        "random weights (with a warning)")
+                        "convert-weights`), or 'random'; default: the file found where the README "
+                        "says, else random weights (with a warning)")
     g.add_argument("--pool", choices=("max", "avg"), default="max", help="VGG pooling")
     g.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="array backend (cupy needs an NVIDIA GPU)")
