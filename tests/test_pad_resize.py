@@ -273,7 +273,7 @@ def test_pixel_shuffle_gradcheck_and_errors():
 
 # --- backend neutrality ------------------------------------------------------------------------
 
-from tests.test_backend import FakeDeviceArray, fakegpu  # noqa: E402,F401  (stand-in GPU fixture)
+from tests.test_backend import fakegpu  # noqa: E402,F401  (the stand-in GPU backend fixture)
 
 STAND_IN_OPS = {
     "max_pool2d": lambda t: MF.max_pool2d(t, 3, 2, 1, ceil_mode=True, return_indices=True),

@@ -23,7 +23,8 @@ __all__ = ["pad"]
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _axis_slice(ndim, axis, sl):
+def _axis_slice(axis, sl):
+    """Index that applies slice ``sl`` to axis ``axis`` (non-negative) and keeps the others whole."""
     return (slice(None),) * axis + (sl,)
 
 
@@ -71,7 +72,7 @@ def _pad_axis(xp, x, ax, lo, hi, mode):
     if lo == 0 and hi == 0:
         return x
     def take(sl):
-        return x[_axis_slice(x.ndim, ax, sl)]
+        return x[_axis_slice(ax, sl)]
     if mode == "reflect":  # x[lo], ..., x[1] | x | x[n-2], ..., x[n-1-hi]
         left, right = take(_rev(1, lo + 1)), take(_rev(n - 1 - hi, n - 1))
     elif mode == "replicate":  # x[0] lo times | x | x[n-1] hi times
@@ -89,10 +90,10 @@ def _unpad_axis(g, ax, lo, hi, n, mode):
     if lo == 0 and hi == 0:
         return g
     def part(sl):
-        return g[_axis_slice(g.ndim, ax, sl)]
+        return g[_axis_slice(ax, sl)]
     gx = part(slice(lo, lo + n)).copy()
     def add(a, b, value):
-        gx[_axis_slice(gx.ndim, ax, slice(a, b))] += value
+        gx[_axis_slice(ax, slice(a, b))] += value
     left, right = slice(0, lo), slice(lo + n, lo + n + hi)
     if mode == "reflect":
         if lo:

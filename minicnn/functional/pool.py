@@ -123,12 +123,12 @@ def _framed(x, pad, out, k, s, d, fill):
 
 
 def _window_slices(k, s, d, out):
-    """(offset number, i, j, slice of the padded frame seen by kernel offset (i, j))."""
+    """(offset number i*kw + j, slice of the padded frame seen by kernel offset (i, j))."""
     for i in range(k[0]):
         rows = slice(i * d[0], i * d[0] + (out[0] - 1) * s[0] + 1, s[0])
         for j in range(k[1]):
             cols = slice(j * d[1], j * d[1] + (out[1] - 1) * s[1] + 1, s[1])
-            yield i * k[1] + j, i, j, (Ellipsis, rows, cols)
+            yield i * k[1] + j, (Ellipsis, rows, cols)
 
 
 def _first_valid_offset(xp, out, s, p, d):
@@ -157,7 +157,7 @@ class MaxPool2d(Function):
         self.frame_shape = frame.shape
         if not return_indices and not any(self.needs_input_grad):
             best = None  # values only: a running maximum (NaN propagates, as in torch)
-            for _, _, _, sl in _window_slices(k, s, d, out):
+            for _, sl in _window_slices(k, s, d, out):
                 best = frame[sl].copy() if best is None else xp.maximum(best, frame[sl], out=best)
             return best.reshape(best.shape[1:]) if len(self.in_shape) == 3 else best
         nk = k[0] * k[1]
@@ -168,7 +168,7 @@ class MaxPool2d(Function):
                  + _first_valid_offset(xp, out[1], s[1], p[1], d[1])[None, :])
         karg = xp.empty((N, C) + out, dtype=idx_dtype)
         karg[...] = first.astype(idx_dtype)
-        for num, _, _, sl in _window_slices(k, s, d, out):
+        for num, sl in _window_slices(k, s, d, out):
             v = xp.ascontiguousarray(frame[sl])  # one strided read; the rest runs on contiguous data
             upd = v > best
             upd |= xp.isnan(v)
@@ -189,14 +189,14 @@ class MaxPool2d(Function):
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
-            return (None,) + (None,) * 6
+            return (None,) * 7
         xp = backend.array_module(g)
         k, s, p, d, out = self.geom
         g = g.reshape(self.karg.shape)
         gframe = xp.zeros(self.frame_shape, dtype=g.dtype)
         overlap = s[0] < (k[0] - 1) * d[0] + 1 or s[1] < (k[1] - 1) * d[1] + 1
         finite = bool(xp.isfinite(g).all())
-        for num, _, _, sl in _window_slices(k, s, d, out):
+        for num, sl in _window_slices(k, s, d, out):
             hit = self.karg == num
             # g * hit is branch-free (fast); where() keeps inf/NaN gradients off the other cells
             routed = g * hit if finite else xp.where(hit, g, xp.zeros((), dtype=g.dtype))
@@ -228,7 +228,7 @@ class AvgPool2d(Function):
         frame = _framed(x, p, out, k, s, d, 0)
         self.frame_shape = frame.shape
         acc = None
-        for _, _, _, sl in _window_slices(k, s, d, out):
+        for _, sl in _window_slices(k, s, d, out):
             acc = frame[sl].copy() if acc is None else xp.add(acc, frame[sl], out=acc)
         if divisor_override is not None:
             self.div = xp.asarray(float(divisor_override), dtype=x.dtype)
@@ -252,7 +252,7 @@ class AvgPool2d(Function):
         k, s, p, d, out = self.geom
         gs = _as_4d(g) / self.div
         gframe = xp.zeros(self.frame_shape, dtype=g.dtype)
-        for _, _, _, sl in _window_slices(k, s, d, out):
+        for _, sl in _window_slices(k, s, d, out):
             gframe[sl] += gs
         H, W = self.in_shape[-2:]
         return (gframe[:, :, p[0]:p[0] + H, p[1]:p[1] + W].reshape(self.in_shape),) + (None,) * 6
