@@ -56,12 +56,15 @@ def build_parser():
         if "--quiet" not in cmd._option_string_actions:   # every subcommand takes --quiet after its name
             cmd.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                              help="no progress bars or status lines (same as minicnn --quiet)")
+    p.subcommands = sub.choices
     return p
 
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:   # reported by the subcommand's parser, so the message names it
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     from algorithms.common.progress import set_quiet
     set_quiet(args.quiet)
     if args.quiet:

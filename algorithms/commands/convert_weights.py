@@ -25,7 +25,6 @@ def default_output(arch):
 
 def run(args):
     from algorithms.common.files import check_input_file, check_output_path
-    from algorithms.common.progress import status
     from minicnn.models import vgg
 
     src = check_input_file(args.input, "input")
@@ -61,7 +60,6 @@ def run(args):
         check_output_path(out, "output")
     if os.path.exists(out) and not args.force:
         raise ValueError(f"output {str(out)!r} exists; pass --force to overwrite it")
-    status(f"converting {src} ...")
     t0 = time.perf_counter()
     try:
         info = vgg.convert_weights(str(src), str(out), arch=args.arch)
