@@ -38,18 +38,18 @@ Model: VGG19 (or VGG16) ``features`` up to the deepest chosen layer, on torchvis
 weights when a weights file is found (``minicnn.models.vgg``), taking x / 255 and applying
 ImageNet's mean/std itself. Without weights it runs on seeded random features and says so.
 
-Default layer, relu4_2. There were no pretrained weights on the machine this was written
-on, so the choice rests on the receptive fields, not on looking at results: the
-notebook's inception_4c sits in the middle-upper part of GoogLeNet, where units respond to
-object parts (eyes, fur, wheels). In VGG19 that level is block 4: relu4_2's units see 84 x 84
-pixels on a 1/8 grid, large enough for object-part patterns at the 512-pixel default size,
-while block 3 (36-52 px) gives mostly textures and strokes and block 5 (1/16 grid, 196+ px)
-gives few, large, blurred shapes at this size and costs 40 % more per step. relu4_2 is
-also the content layer of Gatys et al.'s style transfer, whose feature level is well known.
-Try relu3_x for finer patterns, relu5_x (with a larger --size) for whole objects.
+Default layer, relu4_2. No pretrained weights could be fetched on the machine this was
+written on, so the choice rests on receptive fields and cost, not on looking at results. The
+notebook's default, inception_4c, lies in the upper middle of GoogLeNet, where units respond
+to object parts (eyes, fur, wheels). In VGG19 that level is block 4: a relu4_2 unit sees
+84 x 84 pixels on a 1/8 grid, large enough for object-part patterns at the default 512-pixel
+size; at the coarsest octave (1/1.4^3 of the size) it spans 230 px of the result. Block 3 units see 24-48 px (mostly textures and
+strokes); block 5 units see 156-252 px on a 1/16 grid (a few large shapes at this size, for
+30-40 % more work per step). relu4_2 is also Gatys et al.'s content layer, a well-studied
+feature level. Use relu3_x for finer patterns, relu5_x with a larger size for whole objects.
 
-Tiling (``tile=N``): the gradient is summed over tiles of at most N x N pixels of the
-deepest layer's activation grid, each run with a ``halo`` of context pixels around it
+Tiling (``tile=N``): the gradient is summed over tiles whose cores are at most N x N image
+pixels (aligned to the deepest layer's stride), each run with a ``halo`` of context pixels around it
 (the layer's receptive-field reach, rounded up to its stride); each tile contributes only
 the activations of its core, and its gradient (halo included) is added into the image's.
 Because every core activation sees all of its receptive field, the tiled gradient is the

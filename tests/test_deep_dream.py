@@ -182,17 +182,18 @@ def test_step_is_normalised_and_clipped():
 
 
 def test_weights_file_is_used_and_random_weights_are_announced(tmp_path, capsys):
-    import minicnn
+    """A torchvision-layout .pth (here the layers up to relu2_1) is loaded by both twins."""
+    import torch
     from minicnn.models import vgg19
-    net = vgg19(weights=False, upto="relu2_1")
-    state = {k: v * 0.7 for k, v in net.state_dict().items()}              # not the random ones
-    minicnn.save(state, tmp_path / "vgg19-part.npz")
-    kw = dict(SMALL, size=None, octaves=1, steps=2, dtype="float64", weights=str(tmp_path / "vgg19-part.npz"))
+    net = vgg19(weights=False, upto="relu2_1", dtype="float64")
+    state = {k: torch.from_numpy(v.numpy() * 0.7) for k, v in net.state_dict().items()}   # not the random ones
+    torch.save(state, tmp_path / "vgg19-part.pth")
+    kw = dict(SMALL, size=None, octaves=1, steps=2, dtype="float64", weights=str(tmp_path / "vgg19-part.pth"))
     set_quiet(False)
     a = deep_dream(_image(), **kw)
     b = th_deep_dream(_image(), **kw)
     assert a.pretrained and b.pretrained and "RANDOM" not in capsys.readouterr().err
-    assert _rel(a.image, b.image) <= 1e-8
+    assert _rel(a.history["objective"], b.history["objective"]) <= 1e-8 and _rel(a.image, b.image) <= 1e-8
     r = deep_dream(_image(), **dict(kw, weights=False))
     assert not r.pretrained and "RANDOM weights" in capsys.readouterr().err
     assert abs(r.history["objective"][0] - a.history["objective"][0]) > 1e-3 * a.history["objective"][0]

@@ -1,0 +1,212 @@
+"""Deep dream benchmark: seconds per step and peak memory, minicnn vs its torch twin, in one run.
+
+    python -m benchmarks.bench_deep_dream                     # 256 and 512 px, 3 timed steps each
+    python -m benchmarks.bench_deep_dream --sizes 256 --steps 2 --rounds 2
+
+A step is the notebook's ``make_step`` with the defaults of ``algorithms.deep_dream``:
+random jitter roll (32 px), VGG19 ``features`` up to relu4_2 forward and backward to the
+image (no weight gradients), the normalised ascent ``x += 1.5 / mean|g| * g``, the roll
+undone and the clip to 0..255; float32, one tile (512 px tiles cover both sizes). The
+engines are the algorithm's own (``algorithms.deep_dream.MinicnnDreamer``,
+``reference.deep_dream.TorchDreamer``) on the same fixed smooth random image and minicnn's
+seeded random VGG weights (speed does not depend on the weights).
+
+Each (implementation, size) runs in its own subprocess, so its peak memory is its own:
+the growth of the process's peak resident set (``ru_maxrss``) over its size just before
+the first step (the same measure for NumPy and torch); on a GPU the device allocator's
+peak instead. One warm-up step is dropped and the median of the timed steps is reported.
+``--rounds N`` alternates the implementations N times and keeps each one's fastest round,
+which evens out a CPU shared with other work. minicnn-cupy and torch-cuda run when a GPU is
+present and are listed as skipped, with the reason, otherwise.
+
+Results: benchmarks/results/deep_dream-<host>-<date>.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
+PAIRS = (("minicnn-numpy", "torch-cpu"), ("minicnn-cupy", "torch-cuda"))
+
+
+def smooth_image(size, seed=0):
+    """A (3, size, size) smooth random image in [0, 1] (a stand-in for a photograph)."""
+    rng = np.random.default_rng(seed)
+    walk = np.cumsum(np.cumsum(rng.standard_normal((3, size, size)), 1), 2)
+    lo, hi = walk.min(axis=(1, 2), keepdims=True), walk.max(axis=(1, 2), keepdims=True)
+    return (walk - lo) / (hi - lo + 1e-12)
+
+
+def _rss_now():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def worker(impl, size, steps):
+    """Time ``steps`` deep-dream steps (after one warm-up) of one implementation; print a JSON line."""
+    from algorithms.deep_dream import DreamOptions, draw_shift
+    backend = "cupy" if impl.endswith(("cupy", "cuda")) else "numpy"
+    opts = DreamOptions(size=size, weights=False, backend=backend).check()
+    sync = lambda: None  # noqa: E731
+    if impl.startswith("minicnn"):
+        from algorithms.deep_dream import MinicnnDreamer as Engine
+        if backend == "cupy":
+            from minicnn import backend as be
+            pool = be.get_backend("cupy").xp.get_default_memory_pool()
+            sync = lambda: be.synchronize("cupy")  # noqa: E731
+    else:
+        import torch
+        from reference.deep_dream import TorchDreamer as Engine
+        if backend == "cupy":
+            torch.cuda.reset_peak_memory_stats()
+            sync = torch.cuda.synchronize
+    engine = Engine(opts)
+    x = engine.to_array(smooth_image(size))
+    rng = np.random.default_rng(0)
+    base_rss = _rss_now()
+    times, values = [], []
+    for _ in range(steps + 1):
+        ox, oy = draw_shift(rng, opts.jitter)
+        sync()
+        t0 = time.perf_counter()
+        value, x = engine.step(x, ox, oy)
+        sync()
+        times.append(time.perf_counter() - t0)
+        values.append(value)
+    per_step = times[1:]
+    if impl == "minicnn-cupy":
+        peak = pool.total_bytes()
+    elif impl == "torch-cuda":
+        peak = torch.cuda.max_memory_allocated()
+    else:
+        peak = max(0, _peak_rss() - base_rss)
+    out = {"impl": impl, "size": size, "seconds_per_step": statistics.median(per_step), "per_step": per_step,
+           "warmup_seconds": times[0], "peak_bytes": peak, "objective_first": values[0],
+           "objective_last": values[-1]}
+    print("RESULT " + json.dumps(out))
+    return 0
+
+
+def gpu_reason(impl):
+    """Why a GPU implementation cannot run here, or None."""
+    if impl == "minicnn-cupy":
+        from minicnn import backend as be
+        return None if be.cupy_available() else be.cupy_unavailable_reason()
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
+
+
+def run_one(impl, size, steps, timeout=1800):
+    cmd = [sys.executable, "-m", "benchmarks.bench_deep_dream", "--worker", impl, str(size), str(steps)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"{impl} at {size}px failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
+
+
+def _mib(n):
+    return f"{n / 2 ** 20:.0f}"
+
+
+def table(results, skipped, sizes):
+    from benchmarks.common import markdown_table
+    by = {(r["impl"], r["size"]): r for r in results}
+    rows = []
+    for size in sizes:
+        for mine, ref in PAIRS:
+            a, b = by.get((mine, size)), by.get((ref, size))
+            if a is None or b is None:
+                reason = skipped.get(mine) or skipped.get(ref) or "did not run"
+                rows.append([f"{size}x{size}", f"{mine} / {ref}", "skipped", "", "", "", "", "", reason])
+                continue
+            spread = max(a["per_step"]) / min(a["per_step"]) - 1 if a["per_step"] else 0.0
+            rows.append([f"{size}x{size}", f"{mine} / {ref}", f"{a['seconds_per_step']:.3f}",
+                         f"{b['seconds_per_step']:.3f}", f"{a['seconds_per_step'] / b['seconds_per_step']:.2f}x",
+                         _mib(a["peak_bytes"]), _mib(b["peak_bytes"]),
+                         f"{a['peak_bytes'] / b['peak_bytes']:.2f}x" if b["peak_bytes"] else "-",
+                         f"minicnn spread {100 * spread:.0f}%"])
+    headers = ["size", "minicnn / twin", "minicnn s/step", "twin s/step", "time ratio", "minicnn peak MiB",
+               "twin peak MiB", "memory ratio", "note"]
+    return markdown_table(headers, rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    ap.add_argument("--steps", type=int, default=3, help="timed steps (after 1 warm-up)")
+    ap.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run each implementation this many times, alternating them, and keep each one's "
+                         "fastest round")
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per subprocess")
+    ap.add_argument("--worker", nargs=3, metavar=("IMPL", "SIZE", "STEPS"), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        impl, size, steps = args.worker
+        return worker(impl, int(size), int(steps))
+
+    from benchmarks.common import environment, write_results
+    env = environment()
+    skipped = {}
+    for impl in args.impls:
+        reason = gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
+        if reason:
+            skipped[impl] = reason
+            print(f"{impl}: skipped ({reason})", file=sys.stderr)
+    results = []
+    for size in args.sizes:
+        rounds = {}
+        for k in range(args.rounds):
+            for impl in args.impls:
+                if impl in skipped:
+                    continue
+                print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
+                r = run_one(impl, size, args.steps, args.timeout)
+                print(f"  {r['seconds_per_step']:.3f} s/step, peak {_mib(r['peak_bytes'])} MiB",
+                      file=sys.stderr, flush=True)
+                rounds.setdefault(impl, []).append(r)
+        for impl, rs in rounds.items():
+            best = min(rs, key=lambda r: r["seconds_per_step"])
+            best["rounds_seconds_per_step"] = [r["seconds_per_step"] for r in rs]
+            results.append(best)
+    tab = table(results, skipped, args.sizes)
+    try:
+        load_end = os.getloadavg()
+    except OSError:
+        load_end = None
+    text = (f"{tab}\n\ndeep dream step (VGG19 to relu4_2, float32), median of {args.steps} steps after 1 "
+            f"warm-up, best of {args.rounds} round(s); load average at start {env.get('loadavg_at_start')}, "
+            f"at end {load_end}; numpy BLAS threads "
+            f"{[b.get('num_threads') for b in env.get('blas', [])]}, torch threads {env.get('torch_threads')}")
+    print(text)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
+    name = f"deep_dream-{platform.node() or 'machine'}-{stamp}"
+    path = write_results(name, {"benchmark": "deep_dream", "steps": args.steps, "rounds": args.rounds,
+                                "sizes": args.sizes, "environment": env, "load_average_end": load_end,
+                                "results": results, "skipped": skipped}, text)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main() or 0)
