@@ -41,19 +41,21 @@ ImageNet's mean/std itself. Without weights it runs on seeded random features an
 Default layer, relu4_2. No pretrained weights could be fetched on the machine this was
 written on, so the choice rests on receptive fields and cost, not on looking at results. The
 notebook's default, inception_4c, lies in the upper middle of GoogLeNet, where units respond
-to object parts (eyes, fur, wheels). In VGG19 that level is block 4: a relu4_2 unit sees
-84 x 84 pixels on a 1/8 grid, large enough for object-part patterns at the default 512-pixel
-size; at the coarsest octave (1/1.4^3 of the size) it spans 230 px of the result. Block 3 units see 24-48 px (mostly textures and
-strokes); block 5 units see 156-252 px on a 1/16 grid (a few large shapes at this size, for
-30-40 % more work per step). relu4_2 is also Gatys et al.'s content layer, a well-studied
-feature level. Use relu3_x for finer patterns, relu5_x with a larger size for whole objects.
+to object parts (eyes, fur, wheels). In VGG19 that level is block 4: a relu4_2 unit sees 84
+x 84 pixels on a 1/8 grid, large enough for object-part patterns at the default 512-pixel
+size; at the coarsest octave (1/1.4^3 of the size) it spans 230 px of the result. Block 3
+units see 24-48 px (mostly textures and strokes); block 5 units see 156-252 px on a 1/16
+grid (a few large shapes at this size, for 30-40 % more work per step). relu4_2 is also
+Gatys et al.'s content layer, a well-studied feature level. Use relu3_x for finer patterns,
+relu5_x with a larger size for whole objects.
 
 Tiling (``tile=N``): the gradient is summed over tiles whose cores are at most N x N image
-pixels (aligned to the deepest layer's stride), each run with a ``halo`` of context pixels around it
-(the layer's receptive-field reach, rounded up to its stride); each tile contributes only
-the activations of its core, and its gradient (halo included) is added into the image's.
-Because every core activation sees all of its receptive field, the tiled gradient is the
-untiled one (up to rounding): no seams, and images of any size fit in memory.
+pixels (aligned to the deepest layer's stride), each run with a ``halo`` of context pixels
+around it (the layer's receptive-field reach, rounded up to its stride); each tile
+contributes only the activations of its core, and its gradient (halo included) is added into
+the image's. Because every core activation sees all of its receptive field, the tiled
+gradient is the untiled one (up to rounding): no seams, and images of any size fit in
+memory.
 
 Use::
 
@@ -564,7 +566,8 @@ def _check_outputs(output, save_octaves):
         if path is None:
             continue
         if what == "save_octaves" and "{octave" not in str(path):
-            raise ValueError(f"save_octaves must contain '{{octave}}' (e.g. 'dream_{{octave}}.png'), got {path!r}")
+            raise ValueError(f"save_octaves must contain '{{octave}}' (e.g. 'dream_{{octave}}.png'), "
+                             f"got {path!r}")
         name = str(path).format(octave=1) if what == "save_octaves" else str(path)
         check_output_path(name, what)
         check_image_suffix(name, what)
