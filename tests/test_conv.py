@@ -369,3 +369,12 @@ def test_padding_larger_than_kernel_and_unbatched_shapes():
     assert F.conv2d(_t(1, 3, 5, 5), _t(4, 3, 4, 2), padding="same", dilation=(1, 3)).shape == (1, 4, 5, 5)
     got = F.conv2d(x, Wt, padding=7).numpy()
     assert_close(got, R.conv2d(torch.ones(3, 5, 5), torch.ones(4, 3, 3, 3), padding=7), np.float32)
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_empty_batch_like_torch(op):
+    kw = dict(stride=2, padding=1)
+    w_shape = (4, 3, 3, 3) if op == "conv2d" else (3, 4, 3, 3)
+    out, ref = compare(lambda x, w: getattr(F, op)(x, w, **kw), lambda x, w: getattr(R, op)(x, w, **kw),
+                       [np.zeros((0, 3, 5, 5)), S.array(0, w_shape)], what=f"{op} empty batch")
+    assert out[0].shape == tuple(ref[0].shape) and out[0].shape[0] == 0

@@ -6,25 +6,28 @@ convolution (a cross-correlation, as in torch) is
 
     y[n, g*Og + o, h, w] = sum_{c, i, j} w[g*Og + o, c, i, j] * xp[n, g*Cg + c, h*s + i*d, w*s + j*d]
 
-Two algorithms compute it, each one batched matrix product (GEMM) plus data movement:
+Two algorithms compute it, each a batched matrix product (GEMM) plus data movement:
 
 * gather (im2col): copy the kh*kw shifted, strided views of ``xp`` into
-  ``cols`` (N, G, Cg*kh*kw, Ho*Wo) in one array copy, then ``y = W @ cols`` with W
-  viewed as (G, Og, Cg*kh*kw). This is conv2d's forward.
+  ``cols`` (N, G, Cg*kh*kw, Ho*Wo), then ``y = W @ cols`` with W viewed as
+  (G, Og, Cg*kh*kw). This is conv2d's forward.
 * scatter (col2im): the adjoint. ``dcols = W^T @ y`` (N, G, Cg*kh*kw, Hy*Wy), then each
   kernel offset (i, j) adds its slice into a zero buffer at the strided window it came
   from: kh*kw in-place adds of whole arrays, no ``np.add.at``. This is conv2d's
   input-gradient and conv_transpose2d's forward.
 
+Both run over blocks of rows (``row_blocks``, ``BLOCK_BYTES``) so the column buffer of
+one block stays bounded and cache-sized; each block is one copy and one GEMM.
+
 With stride 1 each algorithm can compute the other's result with the kernel flipped
 in space and its in/out channels swapped (``flip_swap``). ``conv`` and
 ``conv_transpose`` then pick the one whose column buffer is smaller, gather on a tie
-(see ``_gather_is_cheaper``): e.g. the input-gradient of a
-64->64 layer is done as a gather of the output gradient (K = 64*9 instead of 64), while
-the input-gradient of a 3->64 layer stays a scatter (27 columns instead of 576).
+(see ``_gather_is_cheaper``): e.g. the input-gradient of a 64->64 layer is a gather of
+the output gradient (GEMM inner dimension 64*9 instead of 64), while the input-gradient
+of a 3->64 layer stays a scatter (27 columns per pixel instead of 576).
 
-The weight gradient is always ``g @ cols^T`` with ``cols`` recomputed from the saved
-input (saving it would cost kh*kw times the input's memory per layer).
+The weight gradient is ``g @ cols^T`` with ``cols`` rebuilt block by block from the saved
+input (keeping them from the forward would cost kh*kw times the input's memory per layer).
 """
 from __future__ import annotations
 
@@ -75,23 +78,39 @@ def _out_hw(xpad, kernel, stride, dilation):
     return tuple(out_size(n, k, s, d, 0, 0) for n, k, s, d in zip(xpad.shape[2:], kernel, stride, dilation))
 
 
-def im2col(xpad, rows, Wo, kernel, stride, dilation, groups):
+def im2col(xpad, rows, Wo, kernel, stride, dilation, groups, work=None):
     """Columns of output rows [r0, r1) of a conv of the padded input ``xpad`` (N, C, Hp, Wp):
 
         cols[n, g, (c, i, j), (h - r0, w)] = xpad[n, g*Cg + c, h*s + i*d, w*s + j*d]
 
     shape (N, G, Cg*kh*kw, (r1-r0)*Wo). A read-only strided view enumerates every
-    (c, i, j, h, w) without copying; one ``ascontiguousarray`` makes it the GEMM operand
-    (no copy at all for a 1x1 kernel with stride 1).
+    (c, i, j, h, w) without copying; one copy makes it the GEMM operand, into the flat
+    buffer ``work`` when given (reused across blocks: a fresh buffer per block would pay
+    the page faults of new memory each time). A 1x1 kernel with stride 1 needs no copy.
     """
     xp = backend.array_module(xpad)
     N, C, _, _ = xpad.shape
     (r0, r1), (kh, kw), (sh, sw), (dh, dw) = rows, kernel, stride, dilation
     Cg = C // groups
     sN, sC, sH, sW = xpad.strides
-    view = backend.as_strided(xpad[:, :, r0 * sh:], (N, groups, Cg, kh, kw, r1 - r0, Wo),
+    shape = (N, groups, Cg, kh, kw, r1 - r0, Wo)
+    view = backend.as_strided(xpad[:, :, r0 * sh:], shape,
                               (sN, Cg * sC, sC, dh * sH, dw * sW, sh * sH, sw * sW))
-    return xp.ascontiguousarray(view).reshape(N, groups, Cg * kh * kw, (r1 - r0) * Wo)
+    if view.flags.c_contiguous:
+        cols = view
+    elif work is None:
+        cols = xp.ascontiguousarray(view)
+    else:
+        cols = work[:view.size].reshape(shape)
+        xp.copyto(cols, view)
+    return cols.reshape(N, groups, Cg * kh * kw, (r1 - r0) * Wo)
+
+
+def _work_buffer(xp, blocks, elems_per_row, dtype):
+    """One flat scratch buffer for the largest row block (None when a single block: no reuse)."""
+    if len(blocks) < 2:
+        return None
+    return xp.empty(max(r1 - r0 for r0, r1 in blocks) * elems_per_row, dtype=dtype)
 
 
 def flip_swap(w, groups):
@@ -115,8 +134,11 @@ def _gather(x, w, stride, pads, dilation, groups):
     Ho, Wo = _out_hw(xpad, (kh, kw), stride, dilation)
     w3 = w.reshape(groups, O // groups, Cg * kh * kw)
     y = xp.empty((N, groups, O // groups, Ho * Wo), dtype=x.dtype)
-    for r0, r1 in row_blocks(Ho, N * C * kh * kw * Wo * x.itemsize):
-        cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups)
+    per_row = N * C * kh * kw * Wo
+    blocks = row_blocks(Ho, per_row * x.itemsize)
+    work = _work_buffer(xp, blocks, per_row, x.dtype)
+    for r0, r1 in blocks:
+        cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups, work)
         xp.matmul(w3, cols, out=y[..., r0 * Wo:r1 * Wo])
     return y.reshape(N, O, Ho, Wo)
 
@@ -141,8 +163,13 @@ def _scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
     Hb = max((Hy - 1) * sh + dh * (kh - 1) + 1, pt + Hout) - top
     Wb = max((Wy - 1) * sw + dw * (kw - 1) + 1, pl + Wout) - left
     buf = xp.zeros((N, groups, Cg, Hb, Wb), dtype=y.dtype)
-    for r0, r1 in row_blocks(Hy, N * C * kh * kw * Wy * y.itemsize):
-        dcols = xp.matmul(w3t, y4[..., r0 * Wy:r1 * Wy])  # (N, G, Cg*kh*kw, rows*Wy)
+    per_row = N * C * kh * kw * Wy
+    blocks = row_blocks(Hy, per_row * y.itemsize)
+    work = _work_buffer(xp, blocks, per_row, y.dtype)
+    for r0, r1 in blocks:
+        shape = (N, groups, Cg * kh * kw, (r1 - r0) * Wy)
+        out = None if work is None else work[:(r1 - r0) * per_row].reshape(shape)
+        dcols = xp.matmul(w3t, y4[..., r0 * Wy:r1 * Wy], out=out)  # (N, G, Cg*kh*kw, rows*Wy)
         dcols = dcols.reshape(N, groups, Cg, kh, kw, r1 - r0, Wy)
         for i in range(kh):
             b0 = r0 * sh + i * dh - top
@@ -208,9 +235,12 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     Ho, Wo = _out_hw(xpad, (kh, kw), stride, dilation)
     g4 = g.reshape(N, groups, O // groups, Ho * Wo)
     dw_t = None
-    for r0, r1 in row_blocks(Ho, N * C * kh * kw * Wo * x.itemsize):
-        cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups)
+    per_row = N * C * kh * kw * Wo
+    blocks = row_blocks(Ho, per_row * x.itemsize)
+    work = _work_buffer(xp, blocks, per_row, x.dtype)
+    for r0, r1 in blocks:
+        cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups, work)
         part = xp.matmul(cols, g4[..., r0 * Wo:r1 * Wo].transpose(0, 1, 3, 2))  # (N, G, K, Og)
         dw_t = part if dw_t is None else xp.add(dw_t, part, out=dw_t)
-    dw_t = dw_t.sum(axis=0) if N > 1 else dw_t[0]
+    dw_t = dw_t[0] if N == 1 else dw_t.sum(axis=0)  # N == 0 (an empty batch) sums to zeros
     return xp.ascontiguousarray(dw_t.transpose(0, 2, 1)).reshape(w_shape)
