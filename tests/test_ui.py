@@ -123,14 +123,11 @@ def test_ui_denoises_a_sample_in_a_real_browser(tmp_path, rednet_weights):
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    from algorithms.ui.app import CSS, THEME, build_app
+    from algorithms.ui.app import launch
 
-    app = build_app(denoise_weights=rednet_weights, workdir=str(tmp_path / "ui"))
-    app.queue(default_concurrency_limit=1)
     port = _free_port()
-    app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False,
-               theme=THEME, css=CSS, ssr_mode=False, max_file_size="20mb",
-               allowed_paths=[str(tmp_path / "ui")])
+    app = launch("127.0.0.1", port, denoise_weights=rednet_weights, block=False, quiet=True,
+                 workdir=str(tmp_path / "ui"))
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -138,14 +135,6 @@ def test_ui_denoises_a_sample_in_a_real_browser(tmp_path, rednet_weights):
             page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
             page.get_by_role("tab", name="Denoise").click()
             page.wait_for_selector("#denoise-run", state="visible", timeout=30_000)
-
-            # a bad upload: a text file named .png is refused with a clear message in the page
-            fake = tmp_path / "not_an_image.png"
-            fake.write_text("hello")
-            page.set_input_files("#denoise-upload input[type=file]", str(fake))
-            page.wait_for_function(
-                "document.querySelector('#denoise-message').innerText.includes('Upload refused')", timeout=20_000)
-            assert "is not an image" in page.locator("#denoise-message").inner_text()
 
             size = page.locator("#denoise-size input[type=number]")
             size.fill("128")
@@ -164,6 +153,19 @@ def test_ui_denoises_a_sample_in_a_real_browser(tmp_path, rednet_weights):
             if shot:
                 Path(shot).parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=shot, full_page=False)
+            # a bad upload: a text file named .png is refused with a clear message in the page
+            fake = tmp_path / "not_an_image.png"
+            fake.write_text("hello")
+            page.set_input_files("#denoise-upload input[type=file]", str(fake))
+            page.wait_for_function(
+                "document.querySelector('#denoise-message').innerText.includes('Upload refused')", timeout=20_000)
+            assert "is not an image" in page.locator("#denoise-message").inner_text()
+            # a file over the upload limit: the server refuses it and the page says why
+            big = tmp_path / "huge.png"
+            with open(big, "wb") as f:
+                f.truncate(21 * 1024 * 1024)
+            page.set_input_files("#denoise-upload input[type=file]", str(big))
+            page.get_by_text("exceed the maximum allowed size of 20.0 Mb").first.wait_for(timeout=20_000)
             browser.close()
     finally:
         app.close()

@@ -43,7 +43,7 @@ PROFILES = {
     # content/style at 128 px, 40 L-BFGS iterations; dream at 192 px, 3 octaves x 8 steps;
     # denoising a 192x192 crop; x3 super-resolution of a 192x192 crop.
     "full": {"style_size": 128, "style_iters": 40, "dream_size": 192, "dream_octaves": 3, "dream_steps": 8,
-             "denoise_crop": 192, "sr_crop": 192, "train_steps": 150, "train_patch": 40,
+             "denoise_crop": 192, "sr_crop": 192, "train_steps": 40, "train_patch": 32,
              "bm3d": True},
     "quick": {"style_size": 32, "style_iters": 3, "dream_size": 48, "dream_octaves": 1, "dream_steps": 2,
               "denoise_crop": 40, "sr_crop": 36, "train_steps": 2, "train_patch": 24, "bm3d": True},
@@ -254,7 +254,7 @@ def _denoiser(ctx: DemoContext, d: Path):
     p = ctx.profile
     plot = d / "training.png"
     cfg = D.DenoiseConfig(channels=1, sigma=DENOISE_SIGMA, steps=p["train_steps"], patch=p["train_patch"],
-                          batch_size=8, validate_every=max(1, p["train_steps"] // 3), seed=ctx.seed,
+                          features=32, batch_size=8, validate_every=p["train_steps"], seed=ctx.seed,
                           backend=ctx.backend, plot=str(plot), val_crop=min(96, p["denoise_crop"]))
     model, result, _noisy = D.train_denoiser(cfg)
     warn = (f"No shipped denoiser weights were found (minicnn/weights/{D.SHIPPED[('gray', DENOISE_SIGMA)]}), "
@@ -282,7 +282,10 @@ def section_denoise(ctx: DemoContext) -> Section:
         except ImportError:
             s.notes.append("BM3D is left out: the bm3d package is not installed (pip install 'minicnn[eval]').")
     methods.append(("rednet", lambda noisy, sigma: D.denoise_array(model, noisy)))
-    rows, outputs = D.evaluate([(DENOISE_IMAGE, clean)], methods, (DENOISE_SIGMA,), seed=ctx.seed)
+    log = (lambda r: status(f"  {r['method']:>8}: {r['psnr']:.2f} dB ({r['seconds']:.1f} s)")) if ctx.progress \
+        else None
+    rows, outputs = D.evaluate([(DENOISE_IMAGE, clean)], methods, (DENOISE_SIGMA,), seed=ctx.seed,
+                               progress_fn=log)
     D.write_image(d / "clean.png", clean)
     for r in rows:
         D.write_image(d / f"{r['method']}.png", outputs[(DENOISE_IMAGE, DENOISE_SIGMA, r["method"])])
@@ -337,7 +340,7 @@ def _sr_models(ctx: DemoContext, d: Path):
         for kind in missing:
             plot = d / f"training_{kind}.png"
             cfg = SR.SRConfig(kind=kind, scale=SR_SCALE, steps=p["train_steps"], batch_size=8,
-                              validate_every=max(1, p["train_steps"] // 3), seed=ctx.seed, backend=ctx.backend,
+                              validate_every=p["train_steps"], seed=ctx.seed, backend=ctx.backend,
                               plot=str(plot), val_crop=min(96, p["sr_crop"]))
             model, result, _bic = SR.train_sr([img for _, img in train], val, cfg)
             models[kind] = (kind, model)

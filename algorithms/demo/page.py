@@ -72,8 +72,9 @@ section h2{margin-top:4px} .status{font-size:13px;padding:2px 8px;border-radius:
 .warn{background:#fff3e0;border-left:5px solid #ef6c00;padding:8px 12px;margin:10px 0}
 .error{background:#ffebee;border-left:5px solid #c62828;padding:8px 12px;margin:10px 0;font-family:monospace}
 .figs{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
-figure{margin:0;max-width:100%} figure img{max-width:100%;border:1px solid #ccc;image-rendering:auto}
-figcaption{font-size:13px;color:#555;max-width:420px}
+figure{margin:0;max-width:100%} figure img{max-width:100%;border:1px solid #ccc}
+figure img.pic{height:230px;width:auto;image-rendering:pixelated} figure img.plot{height:auto}
+figcaption{font-size:13px;color:#555;max-width:300px}
 table{border-collapse:collapse;margin:8px 0;font-size:14px} td,th{border:1px solid #ddd;padding:4px 10px}
 th{background:#eceff1;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.hl td{font-weight:bold;background:#f1f8e9}
@@ -93,8 +94,10 @@ def _link(path) -> str:
 
 
 def _figure(f: Figure, width=None) -> str:
-    w = f' style="max-width:{int(width)}px"' if width else ""
-    return (f'<figure><a href="{_link(f.path)}"><img src="{_link(f.path)}" alt="{_e(f.caption)}"{w}></a>'
+    """An image with its caption; pictures share one display height (small ones enlarged, pixels kept
+    sharp, so results of different sizes compare side by side), plots keep their own size."""
+    attrs = f' class="plot" style="max-width:{int(width)}px"' if width else ' class="pic"'
+    return (f'<figure><a href="{_link(f.path)}"><img src="{_link(f.path)}" alt="{_e(f.caption)}"{attrs}></a>'
             f"<figcaption>{_e(f.caption)}</figcaption></figure>")
 
 

@@ -299,9 +299,9 @@ def build_app(backend="numpy", vgg_weights=None, denoise_weights=None, workdir=N
 
 
 def launch(host="127.0.0.1", port=7860, backend="numpy", vgg_weights=None, denoise_weights=None, block=True,
-           quiet=False):
+           quiet=False, workdir=None):
     """Build and start the app; returns the app (with ``block=False`` the server runs in a thread)."""
-    app = build_app(backend=backend, vgg_weights=vgg_weights, denoise_weights=denoise_weights)
+    app = build_app(backend=backend, vgg_weights=vgg_weights, denoise_weights=denoise_weights, workdir=workdir)
     app.queue(default_concurrency_limit=1)
     app.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=not block, quiet=quiet,
                max_file_size=f"{jobs.MAX_UPLOAD_MB}mb", show_error=True, theme=THEME, css=CSS,
