@@ -82,6 +82,24 @@ def test_denoise_job_stops_on_request(tmp_path, rednet_weights):
                          workdir=tmp_path, stop=stop)
 
 
+def test_dream_job_cancel_keeps_the_image_so_far(tmp_path):
+    stop = jobs.Stop()
+    steps = []
+
+    def report(fraction, text, preview=None):
+        steps.append(text)
+        if text.startswith("octave 1/1, step 2/"):
+            stop.request()                                  # Cancel pressed during step 2
+
+    r = jobs.run_dream(jobs.sample_path("astronaut", tmp_path), layer="relu3_1", size=40, octaves=1, steps=6,
+                       vgg_weights="random", workdir=tmp_path, report=report, stop=stop)
+    assert r.interrupted and "Cancelled" in r.markdown()
+    assert dict(r.numbers)["steps"] == "2"                  # stopped after the step in progress
+    from PIL import Image
+    with Image.open(r.image) as im:
+        assert im.size == (40, 40)
+
+
 def test_job_options_are_checked_before_work(tmp_path):
     src = jobs.sample_path("camera", tmp_path)
     with pytest.raises(ValueError, match="noise sigma must be a number from 0 to 100, got 500"):

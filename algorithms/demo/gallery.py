@@ -406,8 +406,8 @@ def section_upscale(ctx: DemoContext) -> Section:
                  for m in models]
     s.numbers += [(f"{m} time", f"{times[m]:.3f} s for a {c}x{c} colour output") for m in models]
     s.numbers += [("models", "; ".join(descs)), ("evaluation time", _fmt_s(eval_s)), ("backend", ctx.backend)]
-    s.command = _cmd("minicnn", "upscale", d / "input_lr.png", "-o", d / "espcn_again.png", "--scale",
-                     SR_SCALE, "--backend", ctx.backend)
+    s.command = _cmd("minicnn", "upscale", d / "input_lr.png", "-o", d / "espcn_again.png", "--model", "espcn",
+                     "--scale", SR_SCALE, "--backend", ctx.backend)
     return s
 
 
