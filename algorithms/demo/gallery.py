@@ -50,6 +50,7 @@ PROFILES = {
 }
 
 STYLE_CONTENT, STYLE_IMAGE = "chelsea", "immunohistochemistry"
+STYLE_WEIGHT, STYLE_WEIGHT_RANDOM = 1e6, 1e8
 DREAM_IMAGE = "astronaut"
 DENOISE_IMAGE, DENOISE_SIGMA = "camera", 25.0
 SR_IMAGE, SR_SCALE = "chelsea", 3
@@ -147,8 +148,15 @@ def section_style(ctx: DemoContext) -> Section:
     style = load_rgb(STYLE_IMAGE, "style", size=size)
     save_rgb(content, d / "content.png")
     save_rgb(style, d / "style.png")
+    # Random VGG features have far smaller Gram matrices than ImageNet ones: with the default style
+    # weight (1e6, tuned for pretrained weights) the style term barely moves the image. The demo
+    # then uses 1e8 and says so.
+    from minicnn.models.vgg import default_weights_path
+    random_vgg = ctx.vgg_weights == "random" or (ctx.vgg_weights is None and default_weights_path("vgg19") is None)
+    style_weight = STYLE_WEIGHT_RANDOM if random_vgg else STYLE_WEIGHT
     with _quiet_random_weights():
         r = style_transfer(content, style, size=size, iters=iters, optimizer="lbfgs", seed=ctx.seed,
+                           style_weight=style_weight,
                            weights=ctx.vgg_weights, backend=ctx.backend, output=str(d / "result.png"),
                            plot=str(d / "losses.png"), progress=ctx.progress)
     h, w = r.sizes[-1]
@@ -168,6 +176,9 @@ def section_style(ctx: DemoContext) -> Section:
                        f"{r.best_loss / r.first_loss:.1%} of the start" if r.first_loss else f"{r.best_loss:.4g}"),
         ("content / style / tv at the best image",
          " / ".join(f"{r.history[k][best]:.4g}" for k in ("content", "style", "tv")) if best >= 0 else "-"),
+        ("loss weights (content / style / tv)", f"1 / {style_weight:g} / 1"
+         + (f" (style weight raised from the default {STYLE_WEIGHT:g}: random features have small Gram "
+            "matrices)" if style_weight != STYLE_WEIGHT else " (the defaults)")),
         ("iterations", f"{n_iter} (loss evaluations: {r.evaluations})"),
         ("time", f"{_fmt_s(r.seconds)} in all, {r.seconds / n_iter:.3f} s per iteration"),
         ("backend", ctx.backend),
@@ -177,7 +188,8 @@ def section_style(ctx: DemoContext) -> Section:
     if not r.pretrained:
         s.warnings.append(_random_vgg_warning("style transfer"))
     s.command = _cmd("minicnn", "style", d / "content.png", d / "style.png", "-o", d / "result.png",
-                     "--size", size, "--iters", iters, "--backend", ctx.backend)
+                     "--size", size, "--iters", iters, "--style-weight", f"{style_weight:g}", "--backend",
+                     ctx.backend)
     return s
 
 

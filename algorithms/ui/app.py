@@ -180,11 +180,16 @@ def build_app(backend="numpy", vgg_weights=None, denoise_weights=None, workdir=N
     """
     workdir = workdir or tempfile.mkdtemp(prefix="minicnn-ui-")
     common = {"backend": backend, "workdir": workdir}
+    from minicnn.models.vgg import default_weights_path
+    random_vgg = vgg_weights == "random" or (vgg_weights is None and default_weights_path("vgg19") is None)
 
     with gr.Blocks(title="minicnn") as app:
         gr.Markdown("# minicnn\nFour classic CNN image algorithms on a from-scratch NumPy/CuPy library "
                     f"(backend: **{backend}**). Pick a sample or upload an image, set the options, press the "
-                    "button. Long runs can be cancelled.")
+                    "button. Long runs can be cancelled."
+                    + ("\n\n**VGG19 weights: RANDOM** (no pretrained weights file found): style transfer and "
+                       "deep dream run on untrained features. `minicnn convert-weights vgg19-dcbb9e9d.pth` "
+                       "once fixes that." if random_vgg else ""))
         with gr.Tabs():
             # --- style transfer ---
             with gr.Tab("Style transfer", id="style", elem_id="tab-style"):
@@ -200,7 +205,9 @@ def build_app(backend="numpy", vgg_weights=None, denoise_weights=None, workdir=N
                                                              "Style image")
                         size = gr.Slider(32, 512, value=128, step=16, label="Size (longest side, px)", elem_id="style-size")
                         iters = gr.Slider(1, 500, value=40, step=1, label="Iterations", elem_id="style-iters")
-                        sw = gr.Number(value=1e6, label="Style weight")
+                        sw = gr.Number(value=1e8 if random_vgg else 1e6, label="Style weight" + (
+                            " (1e8 here: random VGG features have small Gram matrices; 1e6 suits "
+                            "pretrained weights)" if random_vgg else ""))
                         colors = gr.Checkbox(value=False, label="Keep the content's colours")
                         seed = gr.Number(value=0, precision=0, label="Seed")
                         run, cancel = _buttons("style", "Transfer style")
