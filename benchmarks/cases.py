@@ -374,26 +374,29 @@ def tiny_model_cases():
                  float(x.size), build=model_builder(weights, x, "train step", y))]
 
 
-def dream_case(size):
-    """One deep-dream step (algorithms.deep_dream engines) on a size x size image, relu4_2."""
-    from algorithms.deep_dream import DreamOptions
+def _external_result(r, seconds, per, memory_method):
+    med = r[seconds]
+    return {"median": med, "min": min(per), "max": max(per), "repeats": len(per),
+            "spread": (max(per) - min(per)) / med if med > 0 else 0.0, "peak_bytes": r["peak_bytes"],
+            "memory_method": memory_method}
 
-    def build(backend):
-        opts = DreamOptions(layers=("relu4_2",), size=size, tile=512, weights=False,
-                            backend=array_backend(backend)).check()
-        if backend.startswith("minicnn"):
-            from algorithms.deep_dream import MinicnnDreamer as Engine
-        else:
-            from reference.deep_dream import TorchDreamer as Engine
-        engine = Engine(opts)
-        x = engine.to_array(smooth_image(size))
 
-        def call():
-            engine.step(x, 7, 3)
-        return call
+SUBPROCESS_MEMORY = ("growth of the subprocess's peak RSS (ru_maxrss) over its size just before the work "
+                     "(GPU: the device allocator's peak)")
+
+
+def dream_case(size, steps, timeout=1800):
+    """One deep-dream step at size x size, via benchmarks/bench_deep_dream.py (a subprocess per backend)."""
+
+    def external(backend):
+        from benchmarks.bench_deep_dream import run_one
+        r = run_one(backend, size, steps, timeout)
+        return _external_result(r, "seconds_per_step", list(r["per_step"]), SUBPROCESS_MEMORY)
     return Case(f"deep dream step @{size} relu4_2", "deep dream", "algorithm", f"3x{size}x{size}", 1, "step",
-                float(3 * size * size), build=build, vgg=True,
-                notes="jitter, VGG19 to relu4_2 forward+backward to the image, normalised ascent, clip")
+                float(3 * size * size), external=external, vgg=True,
+                meta={"worker": ["benchmarks.bench_deep_dream", str(size), "1"]},
+                notes=f"bench_deep_dream.py, a subprocess per backend, median of {steps} steps after 1 warm-up: "
+                      "jitter, VGG19 to relu4_2 forward+backward to the image, normalised ascent, clip")
 
 
 def style_case(size, iters, timeout=1800):
@@ -402,17 +405,12 @@ def style_case(size, iters, timeout=1800):
     def external(backend):
         from benchmarks.bench_style_transfer import run_one
         r = run_one(backend, size, iters, timeout)
-        per = list(r["per_iter"])
-        med = r["seconds_per_iter"]
-        return {"median": med, "min": min(per), "max": max(per), "repeats": len(per),
-                "spread": (max(per) - min(per)) / med if med > 0 else 0.0, "peak_bytes": r["peak_bytes"],
-                "memory_method": "bench_style_transfer: growth of the subprocess's peak RSS (ru_maxrss) "
-                                 "over its size before the run (GPU: the device allocator's peak)",
-                "first_loss": r.get("first_loss"), "last_loss": r.get("last_loss")}
+        return _external_result(r, "seconds_per_iter", list(r["per_iter"]), SUBPROCESS_MEMORY)
     return Case(f"style transfer iteration @{size} L-BFGS", "style transfer", "algorithm", f"3x{size}x{size}", 1,
                 "iteration", float(3 * size * size), external=external, vgg=True,
-                notes=f"bench_style_transfer.py subprocess per backend; median of {iters} iterations after 1 "
-                      "warm-up; VGG19 to relu5_1 forward+backward to the image + L-BFGS update")
+                meta={"worker": ["benchmarks.bench_style_transfer", str(size), "2"]},
+                notes=f"bench_style_transfer.py, a subprocess per backend, median of {iters} iterations after 1 "
+                      "warm-up: VGG19 to relu5_1 forward+backward to the image, L-BFGS update")
 
 
 # --- presets --------------------------------------------------------------------------------------
@@ -421,12 +419,21 @@ PRESETS = {
     # the runner's own test set: a few milliseconds each
     "tiny": dict(repeats=2, warmup=1, min_repeats=2, budget=0.5, peak_n=256),
     # a smoke run of every case family, small sizes: under 5 minutes on 2 cores
-    "quick": dict(op_size=64, batches=(1, 8), vgg=(64, 128), style=(128, 2), dream=128, image=128,
+    "quick": dict(op_size=64, batches=(1, 8), vgg=(64, 128), style=(128, 2), dream=(128, 2), image=128,
                   train_batch=4, repeats=3, warmup=1, min_repeats=2, budget=3.0, peak_n=1024),
     # the committed run: the sizes of the issue
-    "full": dict(op_size=256, batches=(1, 8), vgg=(256, 512), style=(512, 3), dream=512, image=512,
+    "full": dict(op_size=256, batches=(1, 8), vgg=(256, 512), style=(512, 3), dream=(512, 3), image=512,
                  train_batch=16, repeats=5, warmup=1, min_repeats=3, budget=30.0, peak_n=2048),
 }
+
+
+def _family(name, make, *args):
+    """The cases ``make(*args)`` builds, or one skipped case naming what is missing (e.g. a model not landed)."""
+    try:
+        return make(*args)
+    except ImportError as exc:
+        return [Case(f"{name} (not available)", name, "model", "-", 1, "-", 0.0,
+                     skipped=f"cannot import what the {name} cases need: {exc}")]
 
 
 def build_cases(preset: str, only: str | None = None) -> list[Case]:
@@ -437,9 +444,11 @@ def build_cases(preset: str, only: str | None = None) -> list[Case]:
     if preset == "tiny":
         cases = tiny_op_cases() + tiny_model_cases()
     else:
-        cases = (op_cases(p["op_size"], p["batches"]) + vgg_cases(p["vgg"]) + [dream_case(p["dream"])]
-                 + [style_case(*p["style"])] + denoiser_cases(p["image"], p["train_batch"])
-                 + sr_cases(p["image"], p["train_batch"]))
+        cases = (_family("ops", op_cases, p["op_size"], p["batches"]) + _family("vgg19", vgg_cases, p["vgg"])
+                 + _family("deep dream", lambda: [dream_case(*p["dream"])])
+                 + _family("style transfer", lambda: [style_case(*p["style"])])
+                 + _family("denoiser", denoiser_cases, p["image"], p["train_batch"])
+                 + _family("super-resolution", sr_cases, p["image"], p["train_batch"]))
     if only:
         keys = [k.strip() for k in only.split(",") if k.strip()]
         cases = [c for c in cases if any(k in c.name for k in keys)]

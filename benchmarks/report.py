@@ -134,7 +134,8 @@ def summary_lines(data) -> list[str]:
         f"{env.get('torch_threads')} threads; Python {env.get('python')}",
         f"- OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: {openblas}",
         f"- float32 NumPy matmul peak (n={peak['n']}): {peak['gflops_best']:.0f} GFLOP/s at the start"
-        + (f", {after['gflops_best']:.0f} at the end" if after else "") + " (the % of peak column uses the first)",
+        + (f", {after['gflops_best']:.0f} at the end" if after else "")
+        + f" (the % of peak column uses {data.get('matmul_peak_reference_gflops', peak['gflops_best']):.0f})",
         f"- backends run: {', '.join(used)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""),
         f"- timing: {cfg.get('warmup')} warm-up call(s), then {cfg.get('min_repeats')}-{cfg.get('repeats')} timed "
         f"calls per backend (fewer for slow cases, within {cfg.get('budget')} s), minicnn and torch taking turns; "
@@ -213,7 +214,8 @@ def markdown(data, title=True) -> str:
     goals = goal_lines(data)
     if goals:
         parts += goals + [""]
-    notes = sorted({f"- {c['family']}: {c['notes']}" for c in data["cases"] if c.get("notes")})
+    notes = list(dict.fromkeys(f"- {c['family']} {c['mode']}: {c['notes']}" for c in data["cases"]
+                               if c.get("notes")))
     if notes:
         parts += ["Case notes:", ""] + notes + [""]
     errors = [f"- {c['name']} on {b}: {r['error']}" for c in data["cases"] for b, r in c["results"].items()
@@ -237,6 +239,17 @@ def _timed(c, b):
     return "median" in c["results"].get(b, {})
 
 
+def _decade_limits(ax):
+    """Pad both log axes to span at least a decade around the data, so each has labelled powers of 10."""
+    from matplotlib.ticker import NullFormatter
+    for get, set_, axis in ((ax.get_xlim, ax.set_xlim, ax.xaxis), (ax.get_ylim, ax.set_ylim, ax.yaxis)):
+        lo, hi = get()
+        if lo > 0 and hi > 0 and hi / lo < 10:
+            mid = math.sqrt(lo * hi)
+            set_(mid / 3.2, mid * 3.2)
+        axis.set_minor_formatter(NullFormatter())
+
+
 def plot_time(data, path):
     plt = _plt()
     families = []
@@ -253,8 +266,8 @@ def plot_time(data, path):
         use_flops = all(c.get("flops") for c in cases)
         for b in BACKENDS:
             for mode in dict.fromkeys(c["mode"] for c in cases):
-                pts = sorted((c["flops"] if use_flops else c["size"], c["results"][b]) for c in cases
-                             if c["mode"] == mode and _timed(c, b))
+                pts = sorted(((c["flops"] if use_flops else c["size"], c["results"][b]) for c in cases
+                              if c["mode"] == mode and _timed(c, b)), key=lambda p: p[0])
                 if not pts:
                     continue
                 xs = [p[0] for p in pts]
@@ -266,6 +279,7 @@ def plot_time(data, path):
                             label=f"{b} {mode}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _decade_limits(ax)
         ax.set_title(fam)
         ax.set_xlabel("FLOPs per call" if use_flops else "input elements")
         ax.set_ylabel("seconds per call (median)")
@@ -275,7 +289,7 @@ def plot_time(data, path):
         ax.axis("off")
     fig.suptitle(f"time per call vs size: {data['machine']} {data['date'][:10]} ({data['preset']})")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -312,7 +326,7 @@ def plot_ratio(data, path):
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -337,12 +351,12 @@ def _grouped(data, path, value, xlabel, title, lines=(), log=False):
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
 
 
 def plot_gflops(data, path):
-    peak = data["matmul_peak"]["gflops_best"]
+    peak = data.get("matmul_peak_reference_gflops", data["matmul_peak"]["gflops_best"])
     _grouped(data, path, lambda r: r.get("gflops"), "GFLOP/s (FLOPs per call / median time)",
              "achieved GFLOP/s", lines=((peak, f"float32 matmul peak {peak:.0f}", "-"),
                                         (0.6 * peak, "60% of the peak", ":")))

@@ -27,7 +27,8 @@ How each number is taken (in this process, case after case):
   GPU backends: the device allocator's growth (CuPy's memory pool after ``free_all_blocks``,
   ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``);
 * GFLOP/s = FLOPs / median time, and as a share of the float32 NumPy matmul rate measured in
-  the same run (``common.matmul_peak_gflops``, best of its repeats, at the start);
+  the same run (``common.matmul_peak_gflops``, best of its repeats, measured at the start and
+  at the end; the better of the two is the reference);
 * cases where minicnn-numpy is slower than ``--profile-over`` (1.5) x torch-cpu get one
   extra minicnn call under cProfile; its top functions go into the JSON and the Markdown.
 
@@ -181,18 +182,11 @@ def _where(filename, line, func, root):
     return f"{path}:{line}({func})"
 
 
-def profile_call(fn, top=12):
-    """One call under cProfile: total seconds, top functions by own time and minicnn's by cumulative time."""
-    import cProfile
-    import pstats
+def _summarize(stats, top=12):
+    """Top functions of a pstats.Stats by own time, and minicnn's / algorithms' by cumulative time."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    prof = cProfile.Profile()
-    prof.enable()
-    fn()
-    prof.disable()
-    st = pstats.Stats(prof)
-    total = st.total_tt or 1e-12
-    rows = [(k, v) for k, v in st.stats.items()]
+    total = stats.total_tt or 1e-12
+    rows = list(stats.stats.items())
     entry = lambda k, v: {"function": _where(*k, root), "ncalls": v[1], "tottime": v[2], "cumtime": v[3],  # noqa: E731
                           "tottime_share": v[2] / total, "cumtime_share": v[3] / total}
     own = sorted(rows, key=lambda kv: -kv[1][2])[:top]
@@ -201,6 +195,38 @@ def profile_call(fn, top=12):
     cum = sorted(ours, key=lambda kv: -kv[1][3])[:top]
     return {"total_seconds": total, "by_own_time": [entry(*kv) for kv in own],
             "minicnn_by_cumulative_time": [entry(*kv) for kv in cum]}
+
+
+def profile_call(fn, top=12):
+    """One call of ``fn`` under cProfile, summarised (see ``_summarize``)."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    return _summarize(pstats.Stats(prof), top)
+
+
+def profile_worker(module, args, timeout=1800, top=12):
+    """A benchmark script's worker run (``python -m MODULE --worker minicnn-numpy ARGS``) under cProfile.
+
+    Used for the cases timed in subprocesses (style transfer, deep dream): the profile covers
+    the whole worker, model building and the warm-up step or iteration included.
+    """
+    import pstats
+    import subprocess
+    import tempfile
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "worker.prof")
+        cmd = [sys.executable, "-m", "cProfile", "-o", out, "-m", module, "--worker", "minicnn-numpy", *args]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=root)
+        if p.returncode or not os.path.exists(out):
+            raise RuntimeError(f"{' '.join(cmd[1:])} failed (exit {p.returncode}): {p.stderr[-300:]}")
+        summary = _summarize(pstats.Stats(out), top)
+    summary["command"] = "python " + " ".join(cmd[1:4] + ["WORKER.prof"] + cmd[5:])
+    return summary
 
 
 # --- measuring one case ---------------------------------------------------------------------------
@@ -236,6 +262,13 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
             except Exception as exc:  # noqa: BLE001 - one failed backend must not end the run
                 results[b] = {"error": _err(exc)}
         _finish(rec, peak_gflops)
+        worker = case.meta.get("worker")
+        ratio = rec["ratios"].get("minicnn-numpy/torch-cpu")
+        if cfg.profile_over and worker and ratio and ratio["median"] > cfg.profile_over:
+            try:
+                rec["profile"] = profile_worker(worker[0], worker[1:])
+            except Exception as exc:  # noqa: BLE001
+                rec["profile"] = {"error": _err(exc)}
         return rec
 
     fns = {}
@@ -447,6 +480,13 @@ def main(argv=None):
         _progress(rec, i, len(cases))
         _write_json(json_path, data)
     data["matmul_peak_after"] = matmul_peak_gflops(n=cfg.peak_n, repeats=3 if preset == "tiny" else 5)
+    # the machine's rate is the better of the two measurements (other work may have slowed one down)
+    ref = max(peak["gflops_best"], data["matmul_peak_after"]["gflops_best"])
+    data["matmul_peak_reference_gflops"] = ref
+    for rec in data["cases"]:
+        for r in rec["results"].values():
+            if r.get("gflops") is not None:
+                r["share_of_matmul_peak"] = r["gflops"] / ref
     try:
         data["environment"]["loadavg_at_end"] = os.getloadavg()
     except OSError:

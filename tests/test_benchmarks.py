@@ -50,7 +50,8 @@ def test_json_record(tiny_run):
     status = backend_status()
     assert set(data["backends"]) == set(BACKENDS)
     assert data["backends"]["minicnn-numpy"] is None and data["backends"]["torch-cpu"] is None
-    peak = data["matmul_peak"]["gflops_best"]
+    peak = max(data["matmul_peak"]["gflops_best"], data["matmul_peak_after"]["gflops_best"])
+    assert data["matmul_peak_reference_gflops"] == peak
     for case in data["cases"]:
         for b in BACKENDS:
             r = case["results"][b]
