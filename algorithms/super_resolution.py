@@ -57,7 +57,26 @@ WEIGHTS_DIR = Path(minicnn.__file__).resolve().parent / "weights"
 HR_PATCH = 48          # training patches: 48x48 high-resolution pixels (LR 24, 16, 12 for x2, x3, x4)
 
 
-# --- images: float64 arrays in [0, 1], (H, W) grayscale or (H, W, 3) colour ------------------------
+# --- images: uint8 as read from files, or float64 in [0, 1]; (H, W) gray or (H, W, 3) colour ------------
+
+def as_float(image):
+    """An image as float64 in [0, 1]: uint8 is divided by 255, uint16 by 65535, floats are kept."""
+    a = np.asarray(image)
+    if a.dtype == np.uint8:
+        return a / 255.0
+    if a.dtype == np.uint16:
+        return a / 65535.0
+    if a.dtype == bool:
+        return a.astype(np.float64)
+    if a.dtype.kind != "f":
+        raise ValueError(f"expected a uint8, uint16 or float image, got dtype {a.dtype}")
+    return a.astype(np.float64, copy=False)
+
+
+def to_uint8(image):
+    """Clip to [0, 1] and round to 8 bits."""
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
 
 def _hwc(chw):
     """(1, C, H, W) or (C, H, W) -> (H, W) for one channel, (H, W, C) otherwise."""
@@ -67,22 +86,22 @@ def _hwc(chw):
 
 
 def rgb_to_ycbcr(rgb):
-    """(H, W, 3) RGB in [0, 1] -> YCbCr (MATLAB ``rgb2ycbcr``, via ``minicnn.io``), float64."""
-    return np.moveaxis(mio.rgb_to_ycbcr(np.moveaxis(np.asarray(rgb, dtype=np.float64), -1, 0)), 0, -1)
+    """(H, W, 3) RGB (uint8, or float in [0, 1]) -> YCbCr in [0, 1] (MATLAB ``rgb2ycbcr`` via ``minicnn.io``)."""
+    return np.moveaxis(mio.rgb_to_ycbcr(np.moveaxis(as_float(rgb), -1, 0)), 0, -1)
 
 
 def ycbcr_to_rgb(ycc):
-    """The exact inverse of ``rgb_to_ycbcr`` (not clipped)."""
+    """The exact inverse of ``rgb_to_ycbcr`` (float64, not clipped)."""
     return np.moveaxis(mio.ycbcr_to_rgb(np.moveaxis(np.asarray(ycc, dtype=np.float64), -1, 0)), 0, -1)
 
 
 def luminance(image):
-    """Y in [0, 1] (float64) of an image in [0, 1] as the papers compute it.
+    """Y in [0, 1] (float64) of an image as the papers compute it.
 
     Colour (H, W, 3): MATLAB ``rgb2ycbcr`` on the 8-bit image, i.e. Y rounded to
     8-bit levels, / 255. Grayscale (H, W): the image itself (used as Y).
     """
-    a = np.asarray(image, dtype=np.float64)
+    a = as_float(image)
     if a.ndim == 2:
         return a
     return np.round(rgb_to_ycbcr(a[..., :3])[..., 0] * 255.0) / 255.0
@@ -95,7 +114,7 @@ def check_sample_name(name):
 
 
 def sample_image(name):
-    """An image bundled with scikit-image, in [0, 1]; 'motorcycle' is stereo_motorcycle's left view."""
+    """An 8-bit image bundled with scikit-image; 'motorcycle' is stereo_motorcycle's left view."""
     try:
         from skimage import data
     except ImportError:
@@ -103,16 +122,17 @@ def sample_image(name):
                            "pip install scikit-image, or give a folder of images") from None
     check_sample_name(name)
     img = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
-    return _hwc(mio.to_tensor(np.asarray(img), dtype="float64").numpy())
+    return to_uint8(_hwc(mio.to_tensor(np.asarray(img), dtype="float64").numpy()))
 
 
 def read_image(path):
-    """An image file in [0, 1] (``minicnn.io.load_image``; transparency composited onto white)."""
-    return _hwc(mio.load_image(path, mode=None, as_tensor=False, dtype="float64"))
+    """An image file as uint8 (H, W) or (H, W, 3) (``minicnn.io.load_image``; transparency
+    composited onto white, 16-bit images rounded to 8 bits as the protocol works in 8 bits)."""
+    return to_uint8(_hwc(mio.load_image(path, mode=None, as_tensor=False, dtype="float64")))
 
 
 def write_image(path, image):
-    """Clip to [0, 1], round to 8 bits and write atomically (``minicnn.io.save_image``)."""
+    """Write a uint8 image, or a float one in [0, 1] (clipped, rounded), atomically (``minicnn.io``)."""
     return mio.save_image(np.asarray(image), path)
 
 
@@ -130,7 +150,7 @@ def list_images(folder, what="dataset"):
 
 
 def load_named_images(names=None, folder=None, what="dataset"):
-    """[(name, image in [0, 1])] from a folder, or from ``skimage.data`` names."""
+    """[(name, uint8 image)] from a folder, or from ``skimage.data`` names."""
     if folder is not None:
         return [(p.stem, read_image(p)) for p in list_images(folder, what)]
     return [(n, sample_image(n)) for n in names]
@@ -151,22 +171,22 @@ def modcrop(image, scale):
 
 
 def downscale(hr, scale):
-    """MATLAB ``imresize(hr, 1/scale, 'bicubic')`` of a modcropped (H, W) image (float64)."""
+    """MATLAB ``imresize(hr, 1/scale, 'bicubic')`` of a modcropped (H, W[, C]) image, as float64."""
     h, w = hr.shape[:2]
     if h % scale or w % scale:
         raise ValueError(f"downscale: image size {h}x{w} is not a multiple of scale {scale}; modcrop first")
     if h // scale < 1 or w // scale < 1:
         raise ValueError(f"downscale: image {h}x{w} is too small for scale {scale}")
-    return imresize(np.asarray(hr, dtype=np.float64), output_shape=(h // scale, w // scale), axes=(0, 1))
+    return imresize(as_float(hr), output_shape=(h // scale, w // scale), axes=(0, 1))
 
 
 def upscale(lr, scale, method="bicubic"):
-    """MATLAB ``imresize(lr, scale, method)`` of an (H, W[, C]) float image."""
-    return imresize(np.asarray(lr, dtype=np.float64), scale=scale, method=method, axes=(0, 1))
+    """MATLAB ``imresize(lr, scale, method)`` of an (H, W[, C]) image (uint8 or float), as float64."""
+    return imresize(as_float(lr), scale=scale, method=method, axes=(0, 1))
 
 
 def make_pair(image, scale):
-    """(lr, hr) float64 Y images of an image in [0, 1] by the protocol above."""
+    """(lr, hr) float64 Y images of an image (uint8, or float in [0, 1]) by the protocol above."""
     hr = modcrop(luminance(image), scale)
     return downscale(hr, scale), hr
 
@@ -310,21 +330,23 @@ def super_resolve_y(model, kind, lr_y, scale, tile=0):
 
 
 def upscale_image(image, scale, model, kind, tile=0):
-    """An image in [0, 1] ((H, W) or (H, W, 3)) upscaled ``scale`` times: the network on Y,
-    bicubic on Cb and Cr. Returns float64 (unclipped; ``write_image`` clips and rounds)."""
-    a = np.asarray(image, dtype=np.float64)
+    """An image ((H, W) or (H, W, 3), uint8 or float in [0, 1]) upscaled ``scale`` times: the network
+    on Y, bicubic on Cb and Cr. uint8 in gives uint8 out; float in gives float64 out (unclipped)."""
+    a = as_float(image)
     if a.ndim == 2:
-        return super_resolve_y(model, kind, a, scale, tile)
-    ycc = rgb_to_ycbcr(a[..., :3])
-    y = super_resolve_y(model, kind, ycc[..., 0], scale, tile)
-    cbcr = upscale(ycc[..., 1:], scale)
-    return ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
+        out = super_resolve_y(model, kind, a, scale, tile)
+    else:
+        ycc = rgb_to_ycbcr(a[..., :3])
+        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile)
+        cbcr = upscale(ycc[..., 1:], scale)
+        out = ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
+    return to_uint8(out) if np.asarray(image).dtype == np.uint8 else out
 
 
 # --- training ------------------------------------------------------------------------------------
 
 class PatchSampler:
-    """Random (input, target) patch batches from a list of images in [0, 1], for one model and scale.
+    """Random (input, target) patch batches from a list of images (uint8 or [0, 1]), for one model and scale.
 
     Every image is turned once into its (LR, HR) pair by the protocol; a batch
     draws ``batch`` positions (images picked in proportion to their area), cuts
@@ -430,7 +452,7 @@ def mse_loss(model, x, y):
 
 
 def train_sr(train_images, val_images, cfg: SRConfig, model=None):
-    """Train a model by ``cfg`` on images in [0, 1]; returns (model, TrainResult, bicubic val PSNR).
+    """Train a model by ``cfg`` on images (uint8 or float in [0, 1]); returns (model, TrainResult, bicubic val PSNR).
 
     Uses the shared loop (algorithms/common/training.py): Adam on MSE, progress
     bar with loss and validation PSNR, checkpoints, exact ``resume``, curves PNG.
@@ -469,7 +491,7 @@ BASELINES = ("nearest", "bilinear", "bicubic")
 def evaluate(images, scale, models, tile=0):
     """PSNR/SSIM on Y (quantised outputs, ``scale``-pixel border shaved) per image and method.
 
-    ``images``: [(name, image in [0, 1])]; ``models``: {name: (kind, model)}. Returns
+    ``images``: [(name, image)] (uint8 or [0, 1]); ``models``: {name: (kind, model)}. Returns
     (rows, outputs): rows are dicts {image, method, psnr, ssim}, outputs
     {image: {method: HR Y}} plus the ground truth under 'HR'.
     """

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from algorithms.super_resolution import (check_model, check_scale, rgb_to_ycbcr, upscale,  # noqa: F401
-                                         ycbcr_to_rgb)
+from algorithms.super_resolution import (as_float, check_model, check_scale, rgb_to_ycbcr,  # noqa: F401
+                                         to_uint8, upscale, ycbcr_to_rgb)
 from reference.models.espcn import ESPCN
 from reference.models.srcnn import SRCNN
 
@@ -64,13 +64,15 @@ def super_resolve_y(model, kind, lr_y, scale, tile=0):
 
 
 def upscale_image(image, scale, model, kind, tile=0):
-    a = np.asarray(image, dtype=np.float64)
+    a = as_float(image)
     if a.ndim == 2:
-        return super_resolve_y(model, kind, a, scale, tile)
-    ycc = rgb_to_ycbcr(a[..., :3])
-    y = super_resolve_y(model, kind, ycc[..., 0], scale, tile)
-    cbcr = upscale(ycc[..., 1:], scale)
-    return ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
+        out = super_resolve_y(model, kind, a, scale, tile)
+    else:
+        ycc = rgb_to_ycbcr(a[..., :3])
+        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile)
+        cbcr = upscale(ycc[..., 1:], scale)
+        out = ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
+    return to_uint8(out) if np.asarray(image).dtype == np.uint8 else out
 
 
 def mse_loss(model, x, y):

@@ -128,6 +128,8 @@ def test_luminance_modcrop_and_pairs():
     lr, hr = sr.make_pair(rgb / 255.0, 3)
     assert hr.shape == (12, 15) and lr.shape == (4, 5)
     assert np.array_equal(hr, y[:12, :15])
+    assert np.array_equal(sr.luminance(rgb), y)                            # uint8 and [0, 1] agree
+    assert np.array_equal(sr.make_pair(rgb, 3)[0], lr)
     gray = smooth_image(20, 20, colour=False)
     assert np.array_equal(sr.luminance(gray), gray)
     with pytest.raises(ValueError, match="multiple of scale"):
@@ -267,8 +269,8 @@ def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys):
     assert code == 0 and "wrote" in stdout
     got = sr.read_image(out)
     ref = sr.upscale_image(sr.read_image(src), 3, sr.load_weights(w, "espcn", 3), "espcn")
-    assert got.shape == (60, 78, 3)
-    assert np.abs(got - np.round(np.clip(ref, 0, 1) * 255) / 255).max() <= 1 / 255 + 1e-9
+    assert got.dtype == ref.dtype == np.uint8 and got.shape == (60, 78, 3)
+    assert np.array_equal(got, ref)
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.png"]      # no temporary files left
 
 
