@@ -138,6 +138,15 @@ def test_conv_transpose2d_both_algorithms(cin, cout, dtype):
     _run_conv_transpose(((2, cin, 6, 7), (cin, cout, 3, 4), True, kw), 9, dtype)
 
 
+@pytest.mark.parametrize("cin,cout,k", [(2, 8, 1), (1, 5, 2), (8, 2, 1), (3, 4, 3)])
+def test_weight_grad_both_orientations(cin, cout, k):
+    """The weight-gradient GEMM is taken as cols @ g^T or g @ cols^T by shape; both agree with torch."""
+    assert (cin * k * k >= cout) == ((cin, cout, k) in ((8, 2, 1), (3, 4, 3)))
+    _run_conv(((2, cin, 6, 5), (cout, cin, k, k), True, dict(padding=1)), 11, np.float64)
+    _run_conv_transpose(((2, cout, 5, 4), (cout, cin, k, k), False,
+                         dict(stride=2, padding=0, output_padding=1, groups=1, dilation=1)), 12, np.float64)
+
+
 def test_routes_really_differ():
     """The cases above do reach both algorithms (guards the test against a changed rule)."""
     assert _im2col._gather_is_cheaper(4, 4) and _im2col._gather_is_cheaper(1, 6)
