@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_deep_dream                     # 256 and 512 px, 3 timed steps each
     python -m benchmarks.bench_deep_dream --sizes 256 --steps 2 --rounds 2
+    python -m benchmarks.bench_deep_dream --threads 1     # one BLAS/torch thread each (steadier on a busy CPU)
 
 A step is the notebook's ``make_step`` with the defaults of ``algorithms.deep_dream``:
 random jitter roll (32 px), VGG19 ``features`` up to relu4_2 forward and backward to the
@@ -12,9 +13,10 @@ engines are the algorithm's own (``algorithms.deep_dream.MinicnnDreamer``,
 seeded random VGG weights (speed does not depend on the weights).
 
 Each (implementation, size) runs in its own subprocess, so its peak memory is its own:
-the growth of the process's peak resident set (``ru_maxrss``) over its size just before
-the first step (the same measure for NumPy and torch); on a GPU the device allocator's
-peak instead. One warm-up step is dropped and the median of the timed steps is reported.
+the growth of the process's peak resident set (VmHWM, reset just before the first step)
+over its size at that moment (the same measure for NumPy and torch); on a GPU the device allocator's
+peak instead. For minicnn-numpy, tracemalloc's count of NumPy's buffers during one extra
+(untimed) step is recorded too, as a check on the RSS figure. One warm-up step is dropped and the median of the timed steps is reported.
 ``--rounds N`` alternates the implementations N times and keeps each one's fastest round,
 which evens out a CPU shared with other work. minicnn-cupy and torch-cuda run when a GPU is
 present and are listed as skipped, with the reason, otherwise.
@@ -53,7 +55,29 @@ def _rss_now():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _reset_peak_rss():
+    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False where impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _peak_rss():
+    """This process's peak resident set: VmHWM (its own address space's high-water mark).
+
+    Not ``ru_maxrss``: on Linux that survives fork + exec, so a worker started by a parent that
+    had imported torch would report the parent's size as its own peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
@@ -72,12 +96,15 @@ def worker(impl, size, steps):
     else:
         import torch
         from reference.deep_dream import TorchDreamer as Engine
+        if os.environ.get("BENCH_TORCH_THREADS"):
+            torch.set_num_threads(int(os.environ["BENCH_TORCH_THREADS"]))
         if backend == "cupy":
             torch.cuda.reset_peak_memory_stats()
             sync = torch.cuda.synchronize
     engine = Engine(opts)
     x = engine.to_array(smooth_image(size))
     rng = np.random.default_rng(0)
+    _reset_peak_rss()
     base_rss = _rss_now()
     times, values = [], []
     for _ in range(steps + 1):
@@ -89,14 +116,28 @@ def worker(impl, size, steps):
         times.append(time.perf_counter() - t0)
         values.append(value)
     per_step = times[1:]
+    traced = None
+    if impl == "minicnn-numpy":                  # NumPy's own count of one step's buffers (tracing is slow:
+        from benchmarks.common import peak_memory    # a separate, untimed step)
+        traced = peak_memory(lambda: engine.step(x, 0, 0))
     if impl == "minicnn-cupy":
         peak = pool.total_bytes()
     elif impl == "torch-cuda":
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = max(0, _peak_rss() - base_rss)
+    threads = None
+    if impl.startswith("torch"):
+        threads = torch.get_num_threads()
+    else:
+        try:
+            import threadpoolctl
+            threads = [lib.get("num_threads") for lib in threadpoolctl.threadpool_info()]
+        except ImportError:
+            pass
     out = {"impl": impl, "size": size, "seconds_per_step": statistics.median(per_step), "per_step": per_step,
-           "warmup_seconds": times[0], "peak_bytes": peak, "objective_first": values[0],
+           "threads": threads,
+           "warmup_seconds": times[0], "peak_bytes": peak, "numpy_traced_peak_bytes": traced, "objective_first": values[0],
            "objective_last": values[-1]}
     print("RESULT " + json.dumps(out))
     return 0
@@ -114,9 +155,13 @@ def gpu_reason(impl):
     return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
 
 
-def run_one(impl, size, steps, timeout=1800):
+def run_one(impl, size, steps, timeout=1800, threads=None):
     cmd = [sys.executable, "-m", "benchmarks.bench_deep_dream", "--worker", impl, str(size), str(steps)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+    env = dict(os.environ)
+    if threads:
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        env["BENCH_TORCH_THREADS"] = str(threads)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -140,11 +185,13 @@ def table(results, skipped, sizes):
                 rows.append([f"{size}x{size}", f"{mine} / {ref}", "skipped", "", "", "", "", "", reason])
                 continue
             spread = max(a["per_step"]) / min(a["per_step"]) - 1 if a["per_step"] else 0.0
+            traced = a.get("numpy_traced_peak_bytes")
+            note = f"minicnn spread {100 * spread:.0f}%" + (f", NumPy buffers {_mib(traced)} MiB" if traced else "")
             rows.append([f"{size}x{size}", f"{mine} / {ref}", f"{a['seconds_per_step']:.3f}",
                          f"{b['seconds_per_step']:.3f}", f"{a['seconds_per_step'] / b['seconds_per_step']:.2f}x",
                          _mib(a["peak_bytes"]), _mib(b["peak_bytes"]),
                          f"{a['peak_bytes'] / b['peak_bytes']:.2f}x" if b["peak_bytes"] else "-",
-                         f"minicnn spread {100 * spread:.0f}%"])
+                         note])
     headers = ["size", "minicnn / twin", "minicnn s/step", "twin s/step", "time ratio", "minicnn peak MiB",
                "twin peak MiB", "memory ratio", "note"]
     return markdown_table(headers, rows)
@@ -159,6 +206,8 @@ def main(argv=None):
                     help="run each implementation this many times, alternating them, and keep each one's "
                          "fastest round")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per subprocess")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads for NumPy's BLAS and torch in every worker (default: their own defaults)")
     ap.add_argument("--worker", nargs=3, metavar=("IMPL", "SIZE", "STEPS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -181,13 +230,14 @@ def main(argv=None):
                 if impl in skipped:
                     continue
                 print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
-                r = run_one(impl, size, args.steps, args.timeout)
+                r = run_one(impl, size, args.steps, args.timeout, args.threads)
                 print(f"  {r['seconds_per_step']:.3f} s/step, peak {_mib(r['peak_bytes'])} MiB",
                       file=sys.stderr, flush=True)
                 rounds.setdefault(impl, []).append(r)
         for impl, rs in rounds.items():
             best = min(rs, key=lambda r: r["seconds_per_step"])
             best["rounds_seconds_per_step"] = [r["seconds_per_step"] for r in rs]
+            best["rounds_peak_bytes"] = [r["peak_bytes"] for r in rs]
             results.append(best)
     tab = table(results, skipped, args.sizes)
     try:
@@ -196,12 +246,13 @@ def main(argv=None):
         load_end = None
     text = (f"{tab}\n\ndeep dream step (VGG19 to relu4_2, float32), median of {args.steps} steps after 1 "
             f"warm-up, best of {args.rounds} round(s); load average at start {env.get('loadavg_at_start')}, "
-            f"at end {load_end}; numpy BLAS threads "
-            f"{[b.get('num_threads') for b in env.get('blas', [])]}, torch threads {env.get('torch_threads')}")
+            f"at end {load_end}; threads per worker: "
+            + ", ".join(f"{r['impl']} {r.get('threads')}" for r in results if r["size"] == args.sizes[0]))
     print(text)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
     name = f"deep_dream-{platform.node() or 'machine'}-{stamp}"
     path = write_results(name, {"benchmark": "deep_dream", "steps": args.steps, "rounds": args.rounds,
+                                "threads": args.threads,
                                 "sizes": args.sizes, "environment": env, "load_average_end": load_end,
                                 "results": results, "skipped": skipped}, text)
     print(f"wrote {path}", file=sys.stderr)

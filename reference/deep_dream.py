@@ -119,7 +119,7 @@ class TorchDreamer:
         tiles = tile_plan(*full_hw, self.opts.geometry, self.opts.tile)
         value, grad = 0.0, None if len(tiles) == 1 else torch.zeros_like(x)
         for t in tiles:
-            xt = (x if len(tiles) == 1 else x[:, :, t.rows, t.cols]).detach().clone().requires_grad_(True)
+            xt = (x.detach() if len(tiles) == 1 else x[:, :, t.rows, t.cols].detach().clone()).requires_grad_(True)
             obj = self.objective(xt, t, full_hw)
             obj.backward()
             value += obj.item()
