@@ -24,8 +24,8 @@ import torch
 
 import minicnn
 import minicnn.functional as MF
-from benchmarks.common import (environment, fmt_ms, limit_threads, markdown_table, matmul_peak_gflops, peak_memory,
-                               time_interleaved, write_results)
+from benchmarks.common import (environment, fmt_ms, limit_threads, markdown_table, matmul_peak_gflops,
+                               peak_memory, time_interleaved, write_results)
 
 # (in channels, out channels, spatial downscale) of VGG19's distinct conv layer shapes
 VGG19_LAYERS = [(3, 64, 1), (64, 64, 1), (128, 128, 2), (256, 256, 4), (512, 512, 8)]
@@ -206,7 +206,7 @@ def main(argv=None):
     tab = table(report)
     text = f"{tab}\n\n{summary(report)}"
     print(text)
-    name = "bench_ops_quick" if args.quick else "bench_ops"
+    name = ("bench_ops_quick" if args.quick else "bench_ops") + (f"_threads{args.threads}" if args.threads else "")
     data = {**report, "cases": [{"op": c.op, "shape": c.shape, "flops_forward": c.flops, "vgg": c.vgg,
                                  "skipped": c.skipped, "results": c.results} for c in report["cases"]]}
     path = write_results(name, data, text)
