@@ -170,7 +170,7 @@ def test_ui_denoises_a_sample_in_a_real_browser(tmp_path, rednet_weights):
             shot = os.environ.get("MINICNN_UI_SCREENSHOT")
             if shot:
                 Path(shot).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=shot, full_page=False)
+                page.screenshot(path=shot, full_page=True)
             # a bad upload: a text file named .png is refused with a clear message in the page
             fake = tmp_path / "not_an_image.png"
             fake.write_text("hello")

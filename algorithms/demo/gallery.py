@@ -132,6 +132,14 @@ def _bar_plot(path, labels, values, title, ylabel, highlight=None):
     return path
 
 
+def _ratio(first, last) -> str:
+    """'3400x lower' / '96.6% of the start' for a loss that went from ``first`` to ``last``."""
+    if not first or first != first or last != last:
+        return "-"
+    r = last / first
+    return f"{1 / r:.0f}x lower" if 0 < r < 0.01 else f"{r:.1%} of the start"
+
+
 def _cmd(*parts) -> str:
     return " ".join(shlex.quote(str(p)) for p in parts)
 
@@ -172,8 +180,8 @@ def section_style(ctx: DemoContext) -> Section:
     s.plots = [Figure(ctx.rel(d / "losses.png"), "total loss and its terms per iteration (log scale)")]
     s.numbers = [
         ("image", f"{w}x{h} px"),
-        ("total loss", f"{r.first_loss:.4g} -> {r.best_loss:.4g} (best, iteration {r.best_iteration}); "
-                       f"{r.best_loss / r.first_loss:.1%} of the start" if r.first_loss else f"{r.best_loss:.4g}"),
+        ("total loss", f"{r.first_loss:.4g} -> {r.best_loss:.4g} (best, iteration {r.best_iteration}; "
+                       f"{_ratio(r.first_loss, r.best_loss)})"),
         ("content / style / tv at the best image",
          " / ".join(f"{r.history[k][best]:.4g}" for k in ("content", "style", "tv")) if best >= 0 else "-"),
         ("loss weights (content / style / tv)", f"1 / {style_weight:g} / 1"

@@ -75,7 +75,7 @@ section h2{margin-top:4px} .status{font-size:13px;padding:2px 8px;border-radius:
 figure{margin:0;max-width:100%} figure img{max-width:100%;border:1px solid #ccc}
 figure img.pic{height:230px;width:auto;image-rendering:pixelated} figure img.plot{height:auto}
 figcaption{font-size:13px;color:#555;max-width:300px}
-table{border-collapse:collapse;margin:8px 0;font-size:14px} td,th{border:1px solid #ddd;padding:4px 10px}
+table{border-collapse:collapse;margin:8px 0;font-size:14px} caption{text-align:left} td,th{border:1px solid #ddd;padding:4px 10px}
 th{background:#eceff1;text-align:left} td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.hl td{font-weight:bold;background:#f1f8e9}
 code,pre{background:#f0f0f0;border-radius:4px} code{padding:1px 4px} pre{padding:8px;overflow-x:auto}

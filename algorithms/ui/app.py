@@ -150,7 +150,8 @@ def _output_column(tab, plot=True, extra=False):
     numbers = gr.Markdown("", elem_id=f"{tab}-numbers")
     curve = gr.Image(label="Curve", type="filepath", interactive=False, elem_id=f"{tab}-plot", height=260,
                      visible=plot)
-    extra = gr.Gallery(label="Other images", elem_id=f"{tab}-extra", height=180, columns=3, visible=extra)
+    extra = gr.Gallery(label="Compare with", elem_id=f"{tab}-extra", height="auto", columns=3, visible=extra,
+                       preview=False, object_fit="contain", allow_preview=True)
     return result, download, numbers, curve, extra
 
 

@@ -57,7 +57,7 @@ class JobResult:
             lines.append("> **Cancelled:** this is the best result reached before the run was stopped.")
         if lines:
             lines.append("")
-        lines += ["| | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in self.numbers]
+        lines += ["| quantity | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in self.numbers]
         return "\n".join(lines)
 
 
