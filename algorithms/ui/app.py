@@ -163,13 +163,18 @@ def _buttons(tab, verb):
 
 
 def _wire(tab, run, cancel, fn, inputs, outputs, status):
-    """Run button -> fn (queued, with progress); Cancel -> stop flag + cancel the running event."""
+    """Run button -> fn (queued, with progress); Cancel -> the job's stop flag.
+
+    Cancel does not kill the event: the job stops at the end of its current step and the
+    page then shows what it has (style transfer: the best image so far; deep dream: the
+    dream so far), marked as cancelled.
+    """
     ev = run.click(fn, inputs, outputs, concurrency_id="minicnn-jobs", show_progress_on=[outputs[0]])
 
     def on_cancel(request: gr.Request):
         return _cancel(tab, request)
 
-    cancel.click(on_cancel, None, status, cancels=[ev], queue=False)
+    cancel.click(on_cancel, None, status, queue=False)
     return ev
 
 
