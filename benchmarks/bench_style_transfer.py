@@ -78,6 +78,8 @@ def worker(impl, size, iters):
         sync()
         stamps.append(time.perf_counter())
 
+    if os.environ.get("OMP_NUM_THREADS") and not impl.startswith("minicnn"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     base_rss = _rss_now()
     t0 = time.perf_counter()
     r = style_transfer(content, style, size=size, iters=iters + 1, weights=False, backend=backend,
@@ -109,9 +111,13 @@ def _gpu_reason(impl):
     return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
 
 
-def run_one(impl, size, iters, timeout):
+def run_one(impl, size, iters, timeout, threads=None):
     cmd = [sys.executable, "-m", "benchmarks.bench_style_transfer", "--worker", impl, str(size), str(iters)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+    env = dict(os.environ)
+    if threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -131,6 +137,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=1,
                     help="run each implementation this many times, alternating them, and keep each "
                          "one's fastest round (evens out a CPU shared with other work)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/OpenMP/torch threads in every run (default: the libraries' own choice)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per subprocess")
     ap.add_argument("--worker", nargs=3, metavar=("IMPL", "SIZE", "ITERS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -154,7 +162,7 @@ def main(argv=None):
                 if impl in skipped:
                     continue
                 print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
-                r = run_one(impl, size, args.iters, args.timeout)
+                r = run_one(impl, size, args.iters, args.timeout, args.threads)
                 print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {_mib(r['peak_bytes'])} MiB",
                       file=sys.stderr, flush=True)
                 rounds.setdefault(impl, []).append(r)
@@ -184,8 +192,9 @@ def main(argv=None):
     table = markdown_table(headers, rows)
     print(table)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
-    name = f"style_transfer-{platform.node() or 'machine'}-{stamp}"
+    name = f"style_transfer-{platform.node() or 'machine'}-{stamp}" + (f"-t{args.threads}" if args.threads else "")
     path = write_results(name, {"benchmark": "style_transfer", "iters": args.iters, "rounds": args.rounds,
+                                "threads": args.threads,
                                 "environment": env,
                                 "results": results, "skipped": skipped}, table)
     print(f"wrote {path}", file=sys.stderr)
