@@ -98,7 +98,8 @@ class Function:
     """
 
     needs_input_grad: tuple = ()
-    inputs: tuple | None = ()
+    inputs: tuple | None = ()     # per positional input: parent node, leaf Tensor or None
+    retained = None               # the output Tensor, when it asked to retain_grad()
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -117,7 +118,12 @@ class Function:
         out = _as_array(out, arrays)
         result = Tensor(out, requires_grad=track)
         if track:
-            ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            # Edges point at the parents' nodes (or at leaf tensors), never at
+            # intermediate tensors, so an activation's array is freed as soon as
+            # no backward needs it (torch keeps graph nodes, not tensors, alive).
+            ctx.inputs = tuple(_edge(a) if isinstance(a, Tensor) and a.requires_grad else None
+                               for a in args)
+            ctx.out_shape, ctx.out_dtype = result.shape, result.dtype
             result._ctx = ctx
         if extras:
             return (result, *(Tensor(e) for e in extras))
@@ -140,6 +146,13 @@ class Function:
             if k not in keep:
                 delattr(self, k)
         self.inputs = None
+
+
+def _edge(t):
+    """What a graph edge to ``t`` points at: its node, or the tensor itself for leaves."""
+    if t._ctx is None:
+        return t
+    return t._ctx
 
 
 def _as_array(value, inputs):
@@ -171,7 +184,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._ctx = None
-        self._retain = False
 
     # --- basic properties ------------------------------------------------------
     @property
@@ -305,7 +317,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep theirs)."""
-        self._retain = True
+        if self._ctx is not None:
+            self._ctx.retained = self
         return self
 
     def zero_grad_(self):
@@ -332,35 +345,40 @@ class Tensor:
             if tuple(g.shape) != self.shape:
                 raise ValueError(f"backward: gradient shape {tuple(g.shape)} does not match "
                                  f"tensor shape {self.shape}")
-        order = _topological_order(self)
-        grads = {id(self): g}
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
+        if self._ctx is None:
+            self._accumulate(g)
+            return
+        order = _topological_order(self._ctx)
+        grads = {id(self._ctx): g}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
             if g is None:
                 continue
-            ctx = t._ctx
-            if ctx is None or t._retain:
-                t._accumulate(g)
-            if ctx is None:
+            if isinstance(node, Tensor):  # a leaf: the end of a path
+                node._accumulate(g)
                 continue
-            if ctx.inputs is None:
+            if node.retained is not None:
+                node.retained._accumulate(g)
+            if node.inputs is None:
                 raise RuntimeError("backward: trying to go through the graph a second time; "
                                    "pass retain_graph=True to the first backward()")
-            in_grads = ctx.backward(g)
+            in_grads = node.backward(g)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
-            for parent, need, gi in zip(ctx.inputs, ctx.needs_input_grad, in_grads):
+            for parent, need, gi in zip(node.inputs, node.needs_input_grad, in_grads):
                 if parent is None or not need or gi is None:
                     continue
+                leaf = isinstance(parent, Tensor)
+                shape = parent.shape if leaf else parent.out_shape
                 if not backend.is_array(gi):  # 0-d NumPy math returns scalars
-                    gi = backend.array_like(gi, parent.data, parent.dtype)
-                if tuple(gi.shape) != parent.shape:
-                    raise RuntimeError(f"{type(ctx).__name__}.backward returned a gradient of shape "
-                                       f"{tuple(gi.shape)} for an input of shape {parent.shape}")
+                    gi = backend.array_like(gi, g, parent.dtype if leaf else parent.out_dtype)
+                if tuple(gi.shape) != shape:
+                    raise RuntimeError(f"{type(node).__name__}.backward returned a gradient of shape "
+                                       f"{tuple(gi.shape)} for an input of shape {shape}")
                 prev = grads.get(id(parent))
                 grads[id(parent)] = gi if prev is None else prev + gi
             if not retain_graph:
-                ctx.release()
+                node.release()
 
     def _accumulate(self, g):
         if g.dtype != self.dtype:
@@ -451,22 +469,21 @@ class Tensor:
 
 
 def _topological_order(root):
-    """Tensors reachable from ``root`` through requires-grad edges, inputs before users."""
+    """Graph nodes (Functions and leaf Tensors) reachable from ``root``, inputs before users."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
-        t, done = stack.pop()
+        node, done = stack.pop()
         if done:
-            order.append(t)
+            order.append(node)
             continue
-        if id(t) in seen:
+        if id(node) in seen:
             continue
-        seen.add(id(t))
-        stack.append((t, True))
-        ctx = t._ctx
-        if ctx is not None and ctx.inputs:
-            for p in ctx.inputs:
-                if p is not None and p.requires_grad and id(p) not in seen:
+        seen.add(id(node))
+        stack.append((node, True))
+        if not isinstance(node, Tensor) and node.inputs:
+            for p in node.inputs:
+                if p is not None and id(p) not in seen:
                     stack.append((p, False))
     return order
 
