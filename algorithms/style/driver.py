@@ -34,7 +34,6 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from algorithms.common.files import atomic_path
 from algorithms.common.interrupt import StopOnInterrupt
 from algorithms.common.plots import plot_curves
 from algorithms.common.progress import fmt, progress, status
@@ -220,4 +219,4 @@ def plot_losses(path, history, n_scales=1):
     return path
 
 
-__all__ = ["run", "StyleResult", "plot_losses", "intermediate_path", "default_plot_path", "atomic_path"]
+__all__ = ["run", "StyleResult", "plot_losses", "intermediate_path", "default_plot_path"]
