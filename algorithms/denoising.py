@@ -475,6 +475,7 @@ class DenoiseConfig:
     train_names: tuple = TRAIN_IMAGES
     val_names: tuple = VAL_IMAGES
     data: str | None = None           # a folder of training images instead of train_names
+    init: str | None = None           # start from these weights (fine-tuning) instead of He initialisation
     val_data: str | None = None
     history: dict = field(default_factory=dict)
 
@@ -530,6 +531,18 @@ def mse_loss(model, x, y):
     return F.mse_loss(model(x), y)
 
 
+def init_from(model, path):
+    """Load the weights of ``path`` into ``model`` (same architecture), e.g. to fine-tune a blind model."""
+    arrays, meta = read_weights(path)
+    try:
+        model.load_state_dict(arrays)
+    except (RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0]
+        raise ValueError(f"--init weights {str(path)!r} do not fit a RED-Net {model_config(model)}: {first}") \
+            from None
+    return meta
+
+
 def train_denoiser(cfg: DenoiseConfig, model=None, train_images=None, val_images=None):
     """Train RED-Net by ``cfg``; returns (model, TrainResult, noisy validation PSNR).
 
@@ -552,6 +565,8 @@ def train_denoiser(cfg: DenoiseConfig, model=None, train_images=None, val_images
                            cfg.dtype, cfg.backend)
     if model is None:
         model = build_model(cfg.depth, cfg.channels, cfg.features, cfg.residual, seed=cfg.seed, dtype=cfg.dtype)
+        if cfg.init:
+            init_from(model, cfg.init)
         model.to(cfg.backend)
     validate, noisy_val = validation_fn(val_images, cfg.channels, cfg.val_sigma, cfg.val_crop)
     opt = Adam(model.parameters(), lr=cfg.lr)

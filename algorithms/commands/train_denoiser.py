@@ -26,6 +26,8 @@ def run(args):
     else:
         for n in names:
             D.sample_image(n)                       # unknown names fail here, before training
+    if args.init:
+        D.read_weights(args.init)                   # a readable RED-Net file, checked before training
     out = check_output_path(args.out, "--out")
     if out.suffix.lower() != ".npz":
         raise ValueError(f"--out must be a .npz file, got {str(out)!r}")
@@ -39,12 +41,12 @@ def run(args):
                           lr_min=args.lr_min, seed=args.seed, backend=args.backend, dtype=args.dtype,
                           checkpoint=ckpt, checkpoint_every=args.checkpoint_every,
                           validate_every=args.validate_every, resume=args.resume, plot=plot,
-                          train_names=names, data=args.data, val_data=args.val_data)
+                          train_names=names, data=args.data, val_data=args.val_data, init=args.init)
     D.check_config(cfg)
     model, result, noisy_val = D.train_denoiser(cfg)
     extra = {"steps": int(result.step), "patch": cfg.patch, "batch_size": cfg.batch_size, "lr": cfg.lr,
              "seed": cfg.seed, "train_images": ",".join(names) if not args.data else str(args.data),
-             "blind_max": blind_max}
+             "blind_max": blind_max, "init": str(args.init or "")}
     D.save_weights(model, out, sigma, extra)
     last = result.history.get("val_psnr", [float("nan")])
     status(f"validation PSNR at sigma {cfg.val_sigma:g}: noisy {noisy_val:.2f} dB -> "
@@ -65,6 +67,8 @@ def register(sub):
     p.add_argument("--color", action="store_true", help="colour (RGB) model instead of grayscale")
     p.add_argument("--depth", type=int, default=10, help="layers (10, 20, 30: half conv, half deconv)")
     p.add_argument("--features", type=int, default=64, help="channels of the hidden layers")
+    p.add_argument("--init", default=None, help="start from these weights (.npz of the same architecture), "
+                   "e.g. fine-tune the blind model from the sigma-25 one; default: He initialisation")
     p.add_argument("--no-residual", action="store_true", help="predict the clean image, not the noise")
     p.add_argument("--steps", type=int, default=600, help="optimisation steps")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step")
