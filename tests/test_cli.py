@@ -185,6 +185,10 @@ def test_bench_delegates_to_the_benchmark_suite(capsys, monkeypatch):
         cmd, cwd, env = calls[0]
         assert cmd[1:] == ["-m", "benchmarks.run", "--quick", "--only", "conv"] and Path(cwd) == root
         assert str(root) in env["PYTHONPATH"]
+        code, _, _ = _run(["bench", "-o", "res", "--", "--preset", "tiny"], capsys)
+        assert code == 0 and calls[1][0][1:] == ["-m", "benchmarks.run", "--out", "res", "--preset", "tiny"]
+        code, _, _ = _run(["bench"], capsys)
+        assert code == 0 and calls[2][0][1:] == ["-m", "benchmarks.run", "--full"]
     else:
         code, _, err = _run(["bench"], capsys)
         _one_line_error(code, err, "bench")

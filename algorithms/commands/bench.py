@@ -22,11 +22,13 @@ def run(args):
         raise RuntimeError(f"the benchmark suite is not available: {where / 'run.py'} does not exist "
                            "(it has not landed in this checkout, or minicnn runs from an installed copy: "
                            "benchmarks/ lives only in the source checkout, run `make bench` there)")
-    mode = "--quick" if args.quick else "--full"
     extra = list(args.extra)
     if extra[:1] == ["--"]:
         extra = extra[1:]
-    cmd = [sys.executable, "-m", "benchmarks.run", mode, *extra]
+    chosen = any(a in ("--quick", "--full", "--preset", "-h", "--help") or a.startswith("--preset=") for a in extra)
+    mode = ["--quick"] if args.quick else [] if chosen else ["--full"]
+    out = ["--out", str(args.output)] if args.output else []
+    cmd = [sys.executable, "-m", "benchmarks.run", *mode, *out, *extra]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(root) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     if not args.quiet:
@@ -47,6 +49,8 @@ def register(sub):
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="small sizes, a smoke run of a minute or so")
     g.add_argument("--full", action="store_true", help="the full suite (the default)")
+    p.add_argument("-o", "--output", default=None, metavar="DIR",
+                   help="folder for the results (benchmarks.run --out); default: benchmarks/results")
     p.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
                    help="do not echo the command (same as minicnn --quiet)")
     p.add_argument("extra", nargs=argparse.REMAINDER, metavar="-- ARGS",
