@@ -55,6 +55,9 @@ TEST_IMAGES = ("camera", "chelsea", "coffee")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 WEIGHTS_DIR = Path(minicnn.__file__).resolve().parent / "weights"
 HR_PATCH = 48          # training patches: 48x48 high-resolution pixels (LR 24, 16, 12 for x2, x3, x4)
+# Adam learning rates. SRCNN's ReLUs die at 1e-3 (all 32 conv2 units within 50 steps in our runs, the
+# output then stays exactly bicubic); 1e-4, the paper's rate for its first layers, keeps them alive.
+DEFAULT_LR = {"srcnn": 1e-4, "espcn": 1e-3}
 
 
 # --- images: uint8 as read from files, or float64 in [0, 1]; (H, W) gray or (H, W, 3) colour ------------
@@ -415,7 +418,7 @@ class SRConfig:
     steps: int = 2000
     batch_size: int = 16
     patch: int = HR_PATCH
-    lr: float = 1e-3
+    lr: float | None = None          # None: DEFAULT_LR of the model
     lr_decay_steps: int = 0          # StepLR(gamma=0.1) every this many steps; 0 = constant lr
     seed: int = 0
     backend: str = "numpy"
@@ -470,7 +473,7 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
                      else (None, float("nan")))
     if val_images:
         status(f"validation: bicubic gives {bic:.2f} dB on Y (x{cfg.scale})")
-    optimizer = Adam(model.parameters(), lr=cfg.lr)
+    optimizer = Adam(model.parameters(), lr=cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.kind])
     scheduler = None
     if cfg.lr_decay_steps:
         from minicnn.optim.lr_scheduler import StepLR

@@ -17,7 +17,7 @@ def run(args):
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     if args.patch < 2 * scale:
         raise ValueError(f"--patch must be at least {2 * scale} pixels for scale {scale}, got {args.patch}")
-    if not args.lr > 0:
+    if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.lr_decay < 0:
         raise ValueError(f"--lr-decay must be 0 (constant) or a positive step count, got {args.lr_decay}")
@@ -62,7 +62,8 @@ def register(sub):
     p.add_argument("--steps", type=int, default=2000, help="optimisation steps")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step")
     p.add_argument("--patch", type=int, default=48, help="patch size in high-resolution pixels")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (default: 1e-4 for srcnn, whose ReLUs die at 1e-3; 1e-3 for espcn)")
     p.add_argument("--lr-decay", type=int, default=0,
                    help="multiply the learning rate by 0.1 every this many steps (0: constant)")
     p.add_argument("--train", default=",".join(TRAIN_IMAGES), help="skimage.data training images")
