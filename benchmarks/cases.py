@@ -378,7 +378,7 @@ def _external_result(r, seconds, per, memory_method):
     med = r[seconds]
     return {"median": med, "min": min(per), "max": max(per), "repeats": len(per),
             "spread": (max(per) - min(per)) / med if med > 0 else 0.0, "peak_bytes": r["peak_bytes"],
-            "memory_method": memory_method}
+            "memory_method": memory_method, "clock": "wall"}
 
 
 SUBPROCESS_MEMORY = ("growth of the subprocess's peak RSS (ru_maxrss) over its size just before the work "

@@ -40,11 +40,12 @@ def fmt_ms(seconds):
     return f"{ms:.3f}"
 
 
-def fmt_time(r):
+def fmt_time(r, clock=None):
     if r is None:
         return "-"
     if "median" in r:
-        return f"{fmt_ms(r['median'])} ±{100 * r.get('spread', 0):.0f}%"
+        mark = " †" if clock and r.get("clock", clock) != clock else ""
+        return f"{fmt_ms(r['median'])} ±{100 * r.get('spread', 0):.0f}%{mark}"
     if "error" in r:
         return "error"
     return "skipped"
@@ -91,6 +92,7 @@ def results_table(data) -> str:
         headers += [f"{mine} ms", f"{rival} ms", f"{short[mine]} / {short[rival]}",
                     f"{short[mine]} GFLOP/s (% of peak)", f"{short[rival]} GFLOP/s",
                     f"{short[mine]} MiB", f"{short[rival]} MiB"]
+    clock = data.get("config", {}).get("clock", "wall")
     rows = []
     for c in data["cases"]:
         row = [c["name"]]
@@ -98,7 +100,7 @@ def results_table(data) -> str:
             a, b = c["results"].get(mine), c["results"].get(rival)
             ratio = c.get("ratios", {}).get(f"{mine}/{rival}")
             flag = " **!**" if ratio and ratio["median"] > SLOW and mine == "minicnn-numpy" else ""
-            row += [fmt_time(a), fmt_time(b), f"{ratio['median']:.2f}x{flag}" if ratio else "-",
+            row += [fmt_time(a, clock), fmt_time(b, clock), f"{ratio['median']:.2f}x{flag}" if ratio else "-",
                     fmt_gflops(a), fmt_gflops(b, False), fmt_mib(a), fmt_mib(b)]
         rows.append(row)
     return _table(headers, rows)
@@ -137,9 +139,14 @@ def summary_lines(data) -> list[str]:
         + (f", {after['gflops_best']:.0f} at the end" if after else "")
         + f" (the % of peak column uses {data.get('matmul_peak_reference_gflops', peak['gflops_best']):.0f})",
         f"- backends run: {', '.join(used)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""),
-        f"- timing: {cfg.get('warmup')} warm-up call(s), then {cfg.get('min_repeats')}-{cfg.get('repeats')} timed "
+        f"- timing: {cfg.get('warmup')} warm-up call(s), then "
+        f"{cfg.get('repeats') if cfg.get('min_repeats') == cfg.get('repeats') else str(cfg.get('min_repeats')) + '-' + str(cfg.get('repeats'))} timed "
         f"calls per backend (fewer for slow cases, within {cfg.get('budget')} s), minicnn and torch taking turns; "
         "median ±spread, spread = (max - min) / median",
+        ("- clock: the process's CPU time (`--clock cpu`, one thread per library: what a call takes when it has "
+         "a core to itself, steadier than the wall clock on a busy machine; wall-clock medians are in the JSON); "
+         "† marks wall-clock times (the subprocess cases, GPU cases)" if cfg.get("clock") == "cpu"
+         else "- clock: wall (elapsed) time"),
         f"- peak memory: {data.get('memory_method')}",
     ]
     if data.get("runtime_seconds") is not None:

@@ -12,8 +12,12 @@ How each number is taken (in this process, case after case):
 * every backend's call is built on the same inputs and weights; each runs ``warmup`` untimed
   calls (the first torch-cpu call counts the FLOPs with torch.utils.flop_counter where the
   case has no analytic count), then one call measuring the peak memory, then the timed calls,
-  minicnn and its torch rival TAKING TURNS call by call (``common.time_interleaved``), so both
-  see the same drift of a machine shared with other work;
+  minicnn and its torch rival TAKING TURNS call by call (``time_turns``: ``common.time_interleaved``
+  reading two clocks), so both see the same drift of a machine shared with other work;
+* two clocks are read around every call: the wall clock and the process's CPU time. The table,
+  ratios and plots use the wall clock, or with ``--clock cpu`` (only with ``--threads 1``) the
+  CPU time, which on a busy machine is the steadier estimate of the idle-machine wall time;
+  both are in the JSON. GPU cases and the subprocess cases always use the wall clock;
 * the number of timed calls is ``repeats``, fewer (not under ``min_repeats``) when a call is
   slow enough that ``repeats`` would exceed the per-case ``budget`` seconds;
 * median, min, max and spread = (max - min) / median are reported; ratios are of medians;
@@ -49,6 +53,7 @@ import sys
 import time
 
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _REMOVED_ENV = "MINICNN_BENCH_REMOVED_ENV"
 SCHEMA = 1
 
@@ -231,6 +236,34 @@ def profile_worker(module, args, timeout=1800, top=12):
 
 # --- measuring one case ---------------------------------------------------------------------------
 
+CLOCKS = ("wall", "cpu")
+
+
+def time_turns(fns: dict, repeats: int, sync=None) -> dict:
+    """``common.time_interleaved`` reading two clocks per call: {name: {'wall': Timing, 'cpu': Timing}}.
+
+    'wall' is ``time.perf_counter``; 'cpu' is ``time.process_time``, the CPU time the process
+    used. With one thread per library (``--threads 1``) the CPU time is the wall time the call
+    would take on an idle machine, and it does not grow when other work takes the CPU away,
+    which makes it the steadier clock on a shared machine. With several threads it adds up
+    the threads' time and is not comparable with the wall clock. GPU work needs the wall clock.
+    """
+    import statistics
+    from benchmarks.common import Timing
+    samples = {name: {"wall": [], "cpu": []} for name in fns}
+    for _ in range(max(1, repeats)):
+        for name, fn in fns.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            fn()
+            if sync:
+                sync()
+            t1, c1 = time.perf_counter(), time.process_time()
+            samples[name]["wall"].append(t1 - t0)
+            samples[name]["cpu"].append(max(c1 - c0, 1e-9))
+    return {name: {k: Timing(statistics.median(v), min(v), max(v), len(v)) for k, v in clocks.items()}
+            for name, clocks in samples.items()}
+
+
 def _count_flops(fn):
     from torch.utils.flop_counter import FlopCounterMode
     with FlopCounterMode(display=False) as counter:
@@ -245,7 +278,6 @@ def _err(exc):
 def measure_case(case, usable, cfg, probe, peak_gflops):
     """Run ``case`` on the ``usable`` backends; return its JSON record."""
     from benchmarks.cases import BACKENDS, PAIRS, sync_for
-    from benchmarks.common import time_interleaved
     rec = {k: getattr(case, k) for k in ("name", "family", "group", "shape", "batch", "mode", "size", "flops",
                                          "vgg", "notes")}
     results = {b: {"skipped": reason} for b, reason in usable.items() if reason}
@@ -310,13 +342,17 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
         if slowest > 0:
             repeats = max(cfg.min_repeats, min(cfg.repeats, int(cfg.budget / slowest)))
         try:
-            timings = time_interleaved(group, warmup=0, repeats=repeats, sync=sync)
+            timings = time_turns(group, repeats=repeats, sync=sync)
         except Exception as exc:  # noqa: BLE001
             for b in group:
                 results[b] = {"error": _err(exc)}
             continue
+        clock = "wall" if sync else cfg.clock        # GPU work is timed by the wall clock only
         for b, t in timings.items():
-            results[b].update(t.as_dict())
+            results[b].update(t[clock].as_dict())
+            results[b]["clock"] = clock
+            for k in CLOCKS:
+                results[b][k] = t[k].as_dict()
     if case.flops is None and counted:
         rec["flops"] = counted
         rec["flops_source"] = "torch.utils.flop_counter on the torch twin"
@@ -363,6 +399,7 @@ class Config:
         self.peak_n = args.peak_n or p["peak_n"]
         self.memory = not args.no_memory
         self.profile_over = None if args.no_profile else args.profile_over
+        self.clock = args.clock
 
     def as_dict(self):
         return dict(vars(self))
@@ -406,6 +443,10 @@ def parse_args(argv=None):
     ap.add_argument("--budget", type=float, help="seconds of timed calls per backend and case; slow cases get "
                                                   "fewer repeats (default 3 quick, 30 full)")
     ap.add_argument("--peak-n", type=int, help="matrix side of the float32 matmul peak measurement")
+    ap.add_argument("--clock", choices=CLOCKS, default="wall",
+                    help="what the table, ratios and plots use: wall = elapsed time (default); cpu = the "
+                         "process's CPU time, steadier on a busy machine but only meaningful with --threads 1 "
+                         "(both are always recorded; GPU cases and the subprocess cases use the wall clock)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory calls")
     ap.add_argument("--no-profile", action="store_true", help="do not profile slow minicnn-numpy cases")
     ap.add_argument("--profile-over", type=float, default=1.5,
@@ -417,6 +458,8 @@ def parse_args(argv=None):
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (by default the run re-executes without them)")
     args = ap.parse_args(argv)
+    if args.clock == "cpu" and args.threads != 1:
+        ap.error("--clock cpu needs --threads 1 (with several threads the CPU time adds up the threads' time)")
     for k in ("repeats", "min_repeats", "threads", "peak_n"):
         v = getattr(args, k)
         if v is not None and v < 1:
@@ -439,6 +482,9 @@ def main(argv=None):
     t_start = time.perf_counter()
     if args.threads:
         limit_threads(args.threads)
+        # the subprocess cases (style transfer, deep dream) read the thread count from the environment
+        for k in THREAD_VARS:
+            os.environ[k] = str(args.threads)
     status = backend_status()
     if args.backends:
         chosen = [b.strip() for b in args.backends.split(",") if b.strip()]

@@ -31,8 +31,17 @@ def _finite_positive(x):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    data = run.main(["--preset", "tiny", "--out", str(out), "--name", "tiny", "--peak-n", "128",
-                     "--repeats", "3", "--min-repeats", "2", "--budget", "0.5", "--threads", "1"])
+    saved = {k: os.environ.get(k) for k in run.THREAD_VARS}
+    try:
+        data = run.main(["--preset", "tiny", "--out", str(out), "--name", "tiny", "--peak-n", "128",
+                         "--repeats", "3", "--min-repeats", "2", "--budget", "0.5", "--threads", "1"])
+        assert all(os.environ[k] == "1" for k in run.THREAD_VARS)     # what subprocess cases inherit
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return out, data
 
 
@@ -61,6 +70,7 @@ def test_json_record(tiny_run):
             assert 0 < r["min"] <= r["median"] <= r["max"], (case["name"], b, r)
             assert 2 <= r["repeats"] <= 3
             assert r["spread"] == pytest.approx((r["max"] - r["min"]) / r["median"])
+            assert r["clock"] == "wall" and r["median"] == r["wall"]["median"] and r["cpu"]["median"] > 0
             assert isinstance(r["peak_bytes"], int) and 0 <= r["peak_bytes"] < 200 * 2 ** 20
             if case["flops"]:
                 assert r["gflops"] == pytest.approx(case["flops"] / r["median"] / 1e9)
@@ -133,6 +143,9 @@ def test_backend_subset_is_listed_as_skipped(tmp_path):
         run.main(["--preset", "tiny", "--backends", "numpy", "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         run.parse_args(["--repeats", "0"])
+    with pytest.raises(SystemExit):                 # CPU time adds up threads: only with one thread
+        run.parse_args(["--clock", "cpu", "--threads", "2"])
+    assert run.parse_args(["--clock", "cpu", "--threads", "1"]).clock == "cpu"
 
 
 def test_memory_probe_sees_a_known_allocation():
