@@ -256,8 +256,8 @@ def load_weights(path, kind, scale, dtype=None, device=None):
         raise ValueError(f"weights file {str(path)!r} cannot be read ({type(e).__name__}: {e})") from None
     meta = {k[5:]: arrays.pop(k) for k in list(arrays) if k.startswith("meta.")}
     if "model" in meta and str(meta["model"]) != kind:
-        raise ValueError(f"weights file {str(path)!r} holds a {meta['model']} model, not {kind}; "
-                         f"pass --model {meta['model']} or other weights")
+        raise ValueError(f"weights file {str(path)!r} holds an {str(meta['model']).upper()} model, not "
+                         f"{kind.upper()}; pass --model {meta['model']} or other weights")
     if "scale" in meta and int(meta["scale"]) != scale:
         raise ValueError(f"weights file {str(path)!r} was trained for scale {int(meta['scale'])}, "
                          f"not {scale}; pass --scale {int(meta['scale'])} or weights made for x{scale}")

@@ -242,7 +242,7 @@ def test_every_shipped_weights_file_loads_for_its_scale_only(kind, scale):
     other = 2 if scale != 2 else 3
     with pytest.raises(ValueError, match=f"trained for scale {scale}, not {other}"):
         sr.load_weights(sr.default_weights(kind, scale), kind, other)
-    with pytest.raises(ValueError, match="holds a"):
+    with pytest.raises(ValueError, match="holds an"):
         sr.load_weights(sr.default_weights(kind, scale), "espcn" if kind == "srcnn" else "srcnn", scale)
 
 
@@ -281,7 +281,7 @@ def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys):
     (["upscale", "{src}", "-o", "{out}", "--scale", "3", "--model", "espcn", "--weights", "{w2}"],
      "trained for scale 2, not 3"),
     (["upscale", "{src}", "-o", "{out}", "--scale", "2", "--model", "srcnn", "--weights", "{w2}"],
-     "holds a espcn model, not srcnn"),
+     "holds an ESPCN model, not SRCNN"),
     (["upscale", "{src}", "-o", "{out}", "--weights", "{missing}"], "does not exist"),
     (["upscale", "{src}", "-o", "{out}", "--tile", "-1"], "--tile must be"),
     (["eval-sr", "--dataset", "{missing}", "--out", "{dir}"], "does not exist"),
