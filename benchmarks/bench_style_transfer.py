@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_style_transfer                 # 256 and 512 px, 3 timed iterations
     python -m benchmarks.bench_style_transfer --sizes 256 --iters 2
+    python -m benchmarks.bench_style_transfer --threads 1 --clock cpu   # on a busy machine
 
 Each (implementation, size) runs in its own subprocess, so peak memory is that run's
 alone: the growth of the process's peak resident set (``ru_maxrss``) over its size
@@ -72,11 +73,12 @@ def worker(impl, size, iters):
         sync = lambda: be.synchronize("cupy")  # noqa: E731
     elif impl == "torch-cuda":
         sync = torch.cuda.synchronize
-    stamps = []
+    stamps, cpu_stamps = [], []
 
     def tick(losses, get_image):
         sync()
         stamps.append(time.perf_counter())
+        cpu_stamps.append(time.process_time())
 
     if os.environ.get("OMP_NUM_THREADS") and not impl.startswith("minicnn"):
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -86,6 +88,7 @@ def worker(impl, size, iters):
                        progress=False, callback=tick)
     total = time.perf_counter() - t0
     per_iter = [b - a for a, b in zip(stamps, stamps[1:])][1:]   # drop the warm-up iteration
+    cpu_per_iter = [b - a for a, b in zip(cpu_stamps, cpu_stamps[1:])][1:]
     if impl == "minicnn-cupy":
         peak = pool.total_bytes()
     elif impl == "torch-cuda":
@@ -93,8 +96,10 @@ def worker(impl, size, iters):
     else:
         peak = max(0, _peak_rss() - base_rss)
     opts = StyleOptions(size=size).check(1)
-    out = {"impl": impl, "size": size, "seconds_per_iter": statistics.median(per_iter),
-           "per_iter": per_iter, "peak_bytes": peak, "estimate_bytes": estimate_memory(opts, size, size),
+    clock = os.environ.get("STYLE_BENCH_CLOCK", "wall")
+    out = {"impl": impl, "size": size, "clock": clock,
+           "seconds_per_iter": statistics.median(per_iter if clock == "wall" else cpu_per_iter),
+           "wall_per_iter": per_iter, "cpu_per_iter": cpu_per_iter, "peak_bytes": peak, "estimate_bytes": estimate_memory(opts, size, size),
            "total_seconds": total, "first_loss": r.first_loss, "last_loss": r.last_loss,
            "evaluations": r.evaluations}
     print("RESULT " + json.dumps(out))
@@ -111,9 +116,9 @@ def _gpu_reason(impl):
     return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
 
 
-def run_one(impl, size, iters, timeout, threads=None):
+def run_one(impl, size, iters, timeout, threads=None, clock="wall"):
     cmd = [sys.executable, "-m", "benchmarks.bench_style_transfer", "--worker", impl, str(size), str(iters)]
-    env = dict(os.environ)
+    env = dict(os.environ, STYLE_BENCH_CLOCK=clock)
     if threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
@@ -139,6 +144,9 @@ def main(argv=None):
                          "one's fastest round (evens out a CPU shared with other work)")
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS/OpenMP/torch threads in every run (default: the libraries' own choice)")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="time an iteration by the wall clock, or by the process's CPU time (all its "
+                         "threads; with --threads 1 this is robust to other processes on a busy machine)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds allowed per subprocess")
     ap.add_argument("--worker", nargs=3, metavar=("IMPL", "SIZE", "ITERS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -162,7 +170,7 @@ def main(argv=None):
                 if impl in skipped:
                     continue
                 print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
-                r = run_one(impl, size, args.iters, args.timeout, args.threads)
+                r = run_one(impl, size, args.iters, args.timeout, args.threads, args.clock)
                 print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {_mib(r['peak_bytes'])} MiB",
                       file=sys.stderr, flush=True)
                 rounds.setdefault(impl, []).append(r)
@@ -187,14 +195,18 @@ def main(argv=None):
                          f"{a['seconds_per_iter']:.3f}" if a else "-", f"{b['seconds_per_iter']:.3f}" if b else "-",
                          f"{ratio_t:.2f}x", _mib(a["peak_bytes"]) if a else "-", _mib(b["peak_bytes"]) if b else "-",
                          f"{ratio_m:.2f}x", _mib((a or b)["estimate_bytes"]), ""])
-    headers = ["size", "minicnn / twin", "minicnn s/it", "twin s/it", "time ratio", "minicnn peak MiB",
+    unit = "s/it" if args.clock == "wall" else "CPU s/it"
+    headers = ["size", "minicnn / twin", f"minicnn {unit}", f"twin {unit}", "time ratio", "minicnn peak MiB",
                "twin peak MiB", "memory ratio", "estimate MiB", "note"]
     table = markdown_table(headers, rows)
+    table += (f"\n\n{args.iters} timed L-BFGS iterations after 1 warm-up, median; fastest of {args.rounds} "
+              f"round(s); clock: {args.clock}; threads: {args.threads or 'library default'}; load average "
+              f"at start {env.get('loadavg_at_start')}; peak = growth of the peak resident set during the run")
     print(table)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
-    name = f"style_transfer-{platform.node() or 'machine'}-{stamp}" + (f"-t{args.threads}" if args.threads else "")
+    name = f"style_transfer-{platform.node() or 'machine'}-{stamp}" + (f"-t{args.threads}" if args.threads else "") + ("-cpu" if args.clock == "cpu" else "")
     path = write_results(name, {"benchmark": "style_transfer", "iters": args.iters, "rounds": args.rounds,
-                                "threads": args.threads,
+                                "threads": args.threads, "clock": args.clock,
                                 "environment": env,
                                 "results": results, "skipped": skipped}, table)
     print(f"wrote {path}", file=sys.stderr)

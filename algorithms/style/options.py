@@ -244,7 +244,7 @@ class StyleOptions:
 # --- memory ---------------------------------------------------------------------------------
 
 def estimate_memory(opts: StyleOptions, height: int, width: int, style_shapes=()) -> int:
-    """Bytes a run at (height, width) needs at its peak, roughly, erring on the high side.
+    """Bytes a run at (height, width) needs at its peak, roughly, erring on the high side:
 
     * every activation up to the deepest needed layer may be kept for the backward pass
       (conv and ReLU outputs; a max-pool also keeps int64 argmax indices);
@@ -254,12 +254,12 @@ def estimate_memory(opts: StyleOptions, height: int, width: int, style_shapes=()
     * the optimiser: L-BFGS keeps 2 * history_size + 6 image-sized vectors once its
       history is full, Adam 4;
     * the VGG weights up to the deepest layer, and the style images' forward pass (no
-      graph kept, so only its largest buffers at a time);
-    * then 25 % on top for allocator overheads and temporaries.
+      graph kept, so only its largest buffers at a time).
 
-    Measured (``benchmarks/bench_style_transfer.py``): minicnn's peak resident memory
-    at 512 px after 5 iterations is ~1.1 GiB, to which a full 100-pair L-BFGS history
-    adds 0.6 GiB; this gives 2.0 GiB.
+    Every activation is counted although minicnn frees those no backward pass needs, so
+    this errs on the high side: at 512 px it gives 1.5 GiB where the benchmark
+    (``benchmarks/bench_style_transfer.py``) measures a peak resident growth of ~0.5 GiB
+    after 5 iterations, to which a full 100-pair L-BFGS history adds 0.6 GiB.
     """
     item = 8 if opts.dtype == "float64" else 4
     layers = [l for l in vgg_layers(opts.model) if l.index <= opts.last_layer.index]
@@ -286,7 +286,7 @@ def estimate_memory(opts: StyleOptions, height: int, width: int, style_shapes=()
         _, b, c, _ = forward_cost(h, w)
         style_peak = max(style_peak, 2 * b + c)
     training = acts + 2 * biggest + 2 * col
-    return int(1.25 * (weights + opt + max(training, style_peak) + 16 * pixels))
+    return int(weights + opt + max(training, style_peak) + 16 * pixels)
 
 
 def available_memory(backend_name: str = "numpy"):
