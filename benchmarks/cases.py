@@ -45,7 +45,7 @@ class Case:
     flops    floating-point operations per call if known analytically (else the runner counts
              them on the torch side with torch.utils.flop_counter; None: not counted)
     build    backend name -> callable doing one call (raises if it cannot run there)
-    external backend name -> result dict (timings measured elsewhere, e.g. in a subprocess)
+    external (backend name, {'threads', 'clock'}) -> result dict (timed elsewhere, e.g. in a subprocess)
     vgg      a VGG layer or VGG-based algorithm case (the 1.5x goal of the issue applies)
     """
     name: str
@@ -374,11 +374,26 @@ def tiny_model_cases():
                  float(x.size), build=model_builder(weights, x, "train step", y))]
 
 
-def _external_result(r, seconds, per, memory_method):
+def _external_result(r, seconds, per_keys, memory_method):
+    """A subprocess script's result as the suite's record (median, min, max, spread, peak memory, clock)."""
+    clock = r.get("clock", "wall")
+    per = next((list(r[k]) for k in per_keys.get(clock, ()) + per_keys["any"] if r.get(k)), [r[seconds]])
     med = r[seconds]
     return {"median": med, "min": min(per), "max": max(per), "repeats": len(per),
             "spread": (max(per) - min(per)) / med if med > 0 else 0.0, "peak_bytes": r["peak_bytes"],
-            "memory_method": memory_method, "clock": "wall"}
+            "memory_method": memory_method, "clock": clock}
+
+
+def _call_run_one(run_one, backend, size, n, timeout, opts):
+    """``run_one(impl, size, n, ...)`` of a benchmark script, passing the threads / clock it accepts."""
+    import inspect
+    params = inspect.signature(run_one).parameters
+    kw = {"timeout": timeout} if "timeout" in params else {}
+    if opts.get("threads") and "threads" in params:
+        kw["threads"] = opts["threads"]
+    if "clock" in params:
+        kw["clock"] = opts.get("clock", "wall")
+    return run_one(backend, size, n, **kw)
 
 
 SUBPROCESS_MEMORY = ("growth of the subprocess's peak RSS (ru_maxrss) over its size just before the work "
@@ -388,10 +403,11 @@ SUBPROCESS_MEMORY = ("growth of the subprocess's peak RSS (ru_maxrss) over its s
 def dream_case(size, steps, timeout=1800):
     """One deep-dream step at size x size, via benchmarks/bench_deep_dream.py (a subprocess per backend)."""
 
-    def external(backend):
+    def external(backend, opts):
         from benchmarks.bench_deep_dream import run_one
-        r = run_one(backend, size, steps, timeout)
-        return _external_result(r, "seconds_per_step", list(r["per_step"]), SUBPROCESS_MEMORY)
+        r = _call_run_one(run_one, backend, size, steps, timeout, opts)
+        keys = {"wall": ("wall_per_step",), "cpu": ("cpu_per_step",), "any": ("per_step",)}
+        return _external_result(r, "seconds_per_step", keys, SUBPROCESS_MEMORY)
     return Case(f"deep dream step @{size} relu4_2", "deep dream", "algorithm", f"3x{size}x{size}", 1, "step",
                 float(3 * size * size), external=external, vgg=True,
                 meta={"worker": ["benchmarks.bench_deep_dream", str(size), "1"]},
@@ -402,10 +418,11 @@ def dream_case(size, steps, timeout=1800):
 def style_case(size, iters, timeout=1800):
     """One L-BFGS style-transfer iteration at size x size, via benchmarks/bench_style_transfer.py."""
 
-    def external(backend):
+    def external(backend, opts):
         from benchmarks.bench_style_transfer import run_one
-        r = run_one(backend, size, iters, timeout)
-        return _external_result(r, "seconds_per_iter", list(r["per_iter"]), SUBPROCESS_MEMORY)
+        r = _call_run_one(run_one, backend, size, iters, timeout, opts)
+        keys = {"wall": ("wall_per_iter",), "cpu": ("cpu_per_iter",), "any": ("per_iter",)}
+        return _external_result(r, "seconds_per_iter", keys, SUBPROCESS_MEMORY)
     return Case(f"style transfer iteration @{size} L-BFGS", "style transfer", "algorithm", f"3x{size}x{size}", 1,
                 "iteration", float(3 * size * size), external=external, vgg=True,
                 meta={"worker": ["benchmarks.bench_style_transfer", str(size), "2"]},

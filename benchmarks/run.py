@@ -290,7 +290,7 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
     if case.external is not None:
         for b in run_on:
             try:
-                results[b] = case.external(b)
+                results[b] = case.external(b, {"threads": cfg.threads, "clock": cfg.clock})
             except Exception as exc:  # noqa: BLE001 - one failed backend must not end the run
                 results[b] = {"error": _err(exc)}
         _finish(rec, peak_gflops)
@@ -400,6 +400,7 @@ class Config:
         self.memory = not args.no_memory
         self.profile_over = None if args.no_profile else args.profile_over
         self.clock = args.clock
+        self.threads = args.threads
 
     def as_dict(self):
         return dict(vars(self))
