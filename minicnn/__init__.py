@@ -18,6 +18,7 @@ from minicnn.factories import zeros, ones, full, zeros_like, ones_like, rand, ra
 from minicnn.gradcheck import gradcheck
 from minicnn import nn
 from minicnn import optim
+from minicnn import models
 from minicnn.serialization import save, load
 
 __version__ = "0.1.0"
