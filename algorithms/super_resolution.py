@@ -40,7 +40,7 @@ import numpy as np
 import minicnn
 from algorithms.common.files import atomic_path
 from algorithms.common.metrics import psnr, ssim
-from algorithms.common.progress import status
+from algorithms.common.progress import progress, status
 from minicnn import functional as F
 from minicnn import io as mio
 from minicnn.imresize import imresize
@@ -302,7 +302,7 @@ def forward_plane(model, x):
     return minicnn.backend.to_numpy(out.data)[0, 0].astype(np.float64)
 
 
-def run_tiled(model, x, factor, tile=0):
+def run_tiled(model, x, factor, tile=0, desc=None):
     """The model on an (H, W) plane in overlapping tiles of ``tile`` x ``tile`` input pixels.
 
     Each tile is extended by the model's receptive-field radius on every side
@@ -310,37 +310,43 @@ def run_tiled(model, x, factor, tile=0):
     each other's zero padding: the result equals one pass over the whole plane
     (up to floating-point summation order). ``factor`` is the model's output /
     input size ratio (1 for SRCNN, the scale for ESPCN); ``tile=0`` means no tiling.
+    ``desc`` names a progress bar over the tiles (none by default).
     """
     h, w = x.shape
     if not tile or (h <= tile and w <= tile):
         return forward_plane(model, x)
     r, f = int(model.radius), int(factor)
     out = np.empty((h * f, w * f), dtype=np.float64)
+    bar = progress(math.ceil(h / tile) * math.ceil(w / tile), desc, unit="tile") if desc else None
     for y0 in range(0, h, tile):                     # a loop over tiles, not pixels
         for x0 in range(0, w, tile):
             y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
             a0, b0, a1, b1 = max(y0 - r, 0), max(x0 - r, 0), min(y1 + r, h), min(x1 + r, w)
             o = forward_plane(model, x[a0:a1, b0:b1])
             out[y0 * f:y1 * f, x0 * f:x1 * f] = o[(y0 - a0) * f:(y1 - a0) * f, (x0 - b0) * f:(x1 - b0) * f]
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
     return out
 
 
-def super_resolve_y(model, kind, lr_y, scale, tile=0):
+def super_resolve_y(model, kind, lr_y, scale, tile=0, desc=None):
     """HR luminance (float64, unclipped) from LR luminance in [0, 1]; ``tile`` counts LR pixels."""
     if kind == "srcnn":
-        return run_tiled(model, upscale(lr_y, scale), 1, tile * scale)
-    return run_tiled(model, lr_y, scale, tile)
+        return run_tiled(model, upscale(lr_y, scale), 1, tile * scale, desc)
+    return run_tiled(model, lr_y, scale, tile, desc)
 
 
-def upscale_image(image, scale, model, kind, tile=0):
+def upscale_image(image, scale, model, kind, tile=0, desc=None):
     """An image ((H, W) or (H, W, 3), uint8 or float in [0, 1]) upscaled ``scale`` times: the network
     on Y, bicubic on Cb and Cr. uint8 in gives uint8 out; float in gives float64 out (unclipped)."""
     a = as_float(image)
     if a.ndim == 2:
-        out = super_resolve_y(model, kind, a, scale, tile)
+        out = super_resolve_y(model, kind, a, scale, tile, desc)
     else:
         ycc = rgb_to_ycbcr(a[..., :3])
-        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile)
+        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile, desc)
         cbcr = upscale(ycc[..., 1:], scale)
         out = ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
     return to_uint8(out) if np.asarray(image).dtype == np.uint8 else out

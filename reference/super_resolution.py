@@ -3,8 +3,9 @@
 The data protocol (luminance, MATLAB-compatible bicubic degradation, patch
 sampling) is NumPy code shared with the minicnn side and imported from it; what
 differs between the two libraries -- the networks, the forward passes, the loss
-and Adam -- is re-done here in torch with the same names and signatures, so the
-tests can feed both the same weights and batches and compare the numbers.
+and Adam -- is re-done here in torch with the same names and signatures (``desc``,
+a progress-bar label on the minicnn side, is accepted and ignored), so the tests can
+feed both the same weights and batches and compare the numbers.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def forward_plane(model, x):
     return out[0, 0].double().numpy()
 
 
-def run_tiled(model, x, factor, tile=0):
+def run_tiled(model, x, factor, tile=0, desc=None):
     h, w = x.shape
     if not tile or (h <= tile and w <= tile):
         return forward_plane(model, x)
@@ -57,13 +58,13 @@ def run_tiled(model, x, factor, tile=0):
     return out
 
 
-def super_resolve_y(model, kind, lr_y, scale, tile=0):
+def super_resolve_y(model, kind, lr_y, scale, tile=0, desc=None):
     if kind == "srcnn":
         return run_tiled(model, upscale(lr_y, scale), 1, tile * scale)
     return run_tiled(model, lr_y, scale, tile)
 
 
-def upscale_image(image, scale, model, kind, tile=0):
+def upscale_image(image, scale, model, kind, tile=0, desc=None):
     a = as_float(image)
     if a.ndim == 2:
         out = super_resolve_y(model, kind, a, scale, tile)

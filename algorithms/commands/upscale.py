@@ -39,7 +39,7 @@ def run(args):
     h, w = image.shape[:2]
     status(f"upscaling {args.input} ({w}x{h}) x{scale} with {args.model} on {args.backend}"
            + (f", tiles of {args.tile}px" if args.tile and max(h, w) > args.tile else ""))
-    out = sr.upscale_image(image, scale, model, args.model, tile=args.tile)
+    out = sr.upscale_image(image, scale, model, args.model, tile=args.tile, desc=f"{args.model} x{scale}")
     sr.write_image(args.output, out)
     print(f"wrote {args.output} ({out.shape[1]}x{out.shape[0]})")
     return 0
