@@ -693,7 +693,8 @@ def side_by_side(path, outputs, rows, names, sigma, methods, crop=None):
             img = central_crop(np.clip(img, 0, 1), crop)
             ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
             sc = cell.get((n, sigma, m))
-            ax.set_title(m if sc is None else f"{m}\n{sc['psnr']:.2f} dB / {sc['ssim']:.3f}", fontsize=8)
+            title = f"{n} (clean)" if m == "clean" else m
+            ax.set_title(title if sc is None else f"{m}\n{sc['psnr']:.2f} dB / {sc['ssim']:.3f}", fontsize=8)
     fig.suptitle(f"Gaussian noise sigma = {sigma:g}", fontsize=10)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
