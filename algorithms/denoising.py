@@ -51,7 +51,6 @@ true sigma) and the RED-Net models, at sigma 15, 25 and 50.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -62,7 +61,6 @@ import numpy as np
 import minicnn
 from algorithms.common.files import atomic_path
 from algorithms.common.metrics import psnr, ssim
-from algorithms.common.progress import status
 from minicnn.models.rednet import REDNet
 
 TRAIN_IMAGES = ("astronaut", "coffee", "rocket", "brick", "grass", "gravel")
@@ -701,17 +699,3 @@ def side_by_side(path, outputs, rows, names, sigma, methods, crop=None):
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
     return path
-
-
-def write_results(folder, rows, methods, outputs, names, sigmas, header="", crop=None):
-    """results.md (table), results.json (rows) and side_by_side_sigma{S}.png for each sigma."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    table = markdown_table(rows, methods, sigmas)
-    with atomic_path(folder / "results.md") as tmp:
-        Path(tmp).write_text(header + table)
-    with atomic_path(folder / "results.json") as tmp:
-        Path(tmp).write_text(json.dumps(rows, indent=1))
-    pngs = [side_by_side(folder / f"side_by_side_sigma{s:g}.png", outputs, rows, names, s, methods, crop)
-            for s in sigmas]
-    return table, pngs

@@ -12,8 +12,13 @@ def _names(text):
 
 
 def run(args):
+    import json
+    import shlex
+    import sys
+    from pathlib import Path
+
     from algorithms import denoising as D
-    from algorithms.common.files import check_input_file, check_output_path
+    from algorithms.common.files import atomic_path, check_input_file, check_output_path
     from algorithms.common.progress import status
 
     try:
@@ -103,8 +108,6 @@ def run(args):
         sections.append((title, r, [m for m in methods if any(x["method"] == m for x in r)]))
 
     size = f"central {crop}x{crop} crops" if crop else "whole images"
-    import shlex
-    import sys
     argv = sys.argv[sys.argv.index("eval-denoiser") + 1:] if "eval-denoiser" in sys.argv else []
     cmd = " ".join(["minicnn eval-denoiser"] + [shlex.quote(a) for a in argv])
     header = (f"# RED-Net denoising vs classical methods\n\nCommand: `{cmd}`\n\n"
@@ -116,9 +119,6 @@ def run(args):
     body = ""
     for title, r, ms in sections:
         body += f"## {title}\n\n" + D.markdown_table(r, ms, sigmas) + "\n"
-    import json
-    from pathlib import Path
-    from algorithms.common.files import atomic_path
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "results.md") as tmp:
