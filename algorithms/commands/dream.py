@@ -110,7 +110,7 @@ def register(sub):
                    help="torchvision VGG weights (vgg19-dcbb9e9d.pth, or a .npz from `minicnn "
                         "convert-weights`), or 'random'; default: the file found where the README "
                         "says, else random weights (with a warning)")
-    g.add_argument("--pool", choices=("max", "avg"), default="max", help="VGG pooling")
+    g.add_argument("--pooling", dest="pool", choices=("max", "avg"), default="max", help="VGG pooling")
     g.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="array backend (cupy needs an NVIDIA GPU)")
     g.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="precision")

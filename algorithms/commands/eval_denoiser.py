@@ -38,7 +38,7 @@ def run(args):
         raise ValueError(f"--crop must be 0 (whole images) or at least 16 pixels, got {crop}")
     if args.tile < 0:
         raise ValueError(f"--tile must be >= 0, got {args.tile}")
-    check_output_path(f"{args.out}/results.md", "--out")
+    check_output_path(f"{args.out}/results.md", "--output")
     if "bm3d" in methods:
         try:
             import bm3d  # noqa: F401
@@ -138,7 +138,7 @@ def register(sub):
     from algorithms.denoising import TEST_COLOR, TEST_GRAY
     p = sub.add_parser("eval-denoiser", help="PSNR/SSIM of RED-Net vs Gaussian, NLM and BM3D on held-out images",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", default="out/eval_denoiser", help="folder for results.md, results.json and PNGs")
+    p.add_argument("-o", "--output", "--out", dest="out", default="out/eval_denoiser", help="folder for results.md, results.json and PNGs")
     p.add_argument("--sigmas", default="15,25,50", help="noise levels (0-255 scale), comma-separated")
     p.add_argument("--images", default=",".join(TEST_GRAY), help="grayscale held-out skimage.data images")
     p.add_argument("--data", default=None, help="a folder of grayscale test images instead of --images")

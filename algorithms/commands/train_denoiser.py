@@ -28,7 +28,7 @@ def run(args):
             D.sample_image(n)                       # unknown names fail here, before training
     if args.init:
         D.read_weights(args.init)                   # a readable RED-Net file, checked before training
-    out = check_output_path(args.out, "--out")
+    out = check_output_path(args.out, "--output")
     if out.suffix.lower() != ".npz":
         raise ValueError(f"--out must be a .npz file, got {str(out)!r}")
     ckpt = args.checkpoint or str(out.with_suffix("")) + ".ckpt.npz"
@@ -59,7 +59,7 @@ def run(args):
 def register(sub):
     p = sub.add_parser("train-denoiser", help="train the RED-Net denoiser (grayscale/colour, fixed sigma or blind)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("-o", "--out", required=True, help="weights file to write (.npz)")
+    p.add_argument("-o", "--output", "--out", dest="out", required=True, help="weights file to write (.npz)")
     p.add_argument("--sigma", type=float, default=None, help="train at this noise level (0-255 scale; 25 if "
                    "neither --sigma nor --blind)")
     p.add_argument("--blind", action="store_true", help="blind model: sigma ~ U(0, --sigma-max) per patch")
