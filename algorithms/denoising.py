@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 import minicnn
-from algorithms.common.files import atomic_path
+from algorithms.common.files import IMAGE_SUFFIXES, atomic_path, list_images  # noqa: F401 (re-exported)
 from algorithms.common.metrics import psnr, ssim
 from minicnn.models.rednet import REDNet
 
@@ -69,7 +69,6 @@ TEST_GRAY = ("camera", "coins", "moon")
 TEST_COLOR = ("motorcycle",)
 EVAL_SIGMAS = (15, 25, 50)
 BLIND_RANGE = (0.0, 55.0)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 WEIGHTS_DIR = Path(minicnn.__file__).resolve().parent / "weights"
 SHIPPED = {("gray", 25.0): "rednet_gray_s25.npz", ("gray", None): "rednet_gray_blind.npz",
            ("color", None): "rednet_color_blind.npz"}
@@ -167,18 +166,6 @@ def write_image(path, image):
     with atomic_path(path, suffix=path.suffix or ".png") as tmp:
         Image.fromarray(np.ascontiguousarray(a)).save(tmp, format=fmt)
     return path
-
-
-def list_images(folder, what="dataset"):
-    folder = Path(folder)
-    if not folder.exists():
-        raise FileNotFoundError(f"{what} folder {str(folder)!r} does not exist")
-    if not folder.is_dir():
-        raise ValueError(f"{what} {str(folder)!r} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"{what} folder {str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
 
 
 def load_images(names=None, folder=None, what="dataset"):

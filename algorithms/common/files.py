@@ -48,3 +48,19 @@ def check_input_file(path, what="input"):
     if path.is_dir():
         raise ValueError(f"{what} {str(path)!r} is a folder, expected a file")
     return path
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(folder, what="dataset"):
+    """The image files in ``folder`` (sorted), with clear errors for a missing, non-folder or empty path."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{what} folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise ValueError(f"{what} {str(folder)!r} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{what} folder {str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
