@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import minicnn
-from algorithms.common.files import atomic_path
+from algorithms.common.files import IMAGE_SUFFIXES, atomic_path, list_images  # noqa: F401 (re-exported)
 from algorithms.common.metrics import psnr, ssim
 from algorithms.common.progress import progress, status
 from minicnn import functional as F
@@ -52,7 +52,6 @@ MODELS = ("srcnn", "espcn")
 TRAIN_IMAGES = ("astronaut", "rocket", "motorcycle", "moon", "brick", "grass", "gravel", "clock", "page")
 VAL_IMAGES = ("coins",)
 TEST_IMAGES = ("camera", "chelsea", "coffee")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 WEIGHTS_DIR = Path(minicnn.__file__).resolve().parent / "weights"
 HR_PATCH = 48          # training patches: 48x48 high-resolution pixels (LR 24, 16, 12 for x2, x3, x4)
 # Adam learning rates. SRCNN's ReLUs die at 1e-3 (all 32 conv2 units within 50 steps in our runs, the
@@ -137,19 +136,6 @@ def read_image(path):
 def write_image(path, image):
     """Write a uint8 image, or a float one in [0, 1] (clipped, rounded), atomically (``minicnn.io``)."""
     return mio.save_image(np.asarray(image), path)
-
-
-def list_images(folder, what="dataset"):
-    """The image files in ``folder`` (sorted), with clear errors for a missing or empty folder."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise FileNotFoundError(f"{what} folder {str(folder)!r} does not exist")
-    if not folder.is_dir():
-        raise ValueError(f"{what} {str(folder)!r} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"{what} folder {str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
 
 
 def load_named_images(names=None, folder=None, what="dataset"):
