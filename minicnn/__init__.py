@@ -19,6 +19,7 @@ from minicnn.gradcheck import gradcheck
 from minicnn import nn
 from minicnn import optim
 from minicnn import models
+from minicnn import io
 from minicnn.serialization import save, load
 
 __version__ = "0.1.0"

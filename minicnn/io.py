@@ -35,11 +35,12 @@ Sample images come from scikit-image's bundled data (``load_sample('astronaut')`
 from __future__ import annotations
 
 import os
-import tempfile
+
 
 from PIL import Image, UnidentifiedImageError
 
 from minicnn import backend as _be
+from minicnn.atomic import atomic_write
 from minicnn.tensor import Tensor
 
 __all__ = ["load_image", "save_image", "load_sample", "sample_names", "to_tensor", "to_pil",
@@ -340,15 +341,8 @@ def save_image(image, path, **save_kwargs):
     pil = to_pil(image)
     if fmt == "JPEG" and pil.mode == "RGBA":
         pil = pil.convert("RGB")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pil.save(f, format=fmt, **save_kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:
+        pil.save(f, format=fmt, **save_kwargs)
     return path
 
 

@@ -18,11 +18,11 @@ zip of ``.npy`` members; anything else is handed to torch.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 
 from minicnn import backend
+from minicnn.atomic import atomic_write
 from minicnn.tensor import Tensor
 
 __all__ = ["save", "load", "save_npz_atomic"]
@@ -52,15 +52,8 @@ def save_npz_atomic(arrays: dict, path) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: folder {folder!r} for {path!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_write(path) as f:
+        _np.savez(f, **arrays)
     return path
 
 

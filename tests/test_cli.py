@@ -113,16 +113,8 @@ def test_unknown_option_exits_2_with_one_line(command, capsys):
     assert "--help" in err                      # the line says where to look
 
 
-# Deviations from the shared option names that exist today, each owned by another
-# subcommand's engineer; new ones fail the test below.
-KNOWN_DEVIATIONS = {
-    ("train-denoiser", "-o means --out, not --output"),
-    ("train-denoiser", "--out without --output"),
-    ("eval-denoiser", "--out without --output"),
-    ("train-sr", "--out without --output"),
-    ("eval-sr", "--out without --output"),
-    ("dream", "--pool, where style says --pooling"),
-}
+# Deviations from the shared option names; the set is empty and must stay so.
+KNOWN_DEVIATIONS: set = set()   # none left: every subcommand uses the shared names
 
 
 def _deviations():
@@ -154,9 +146,7 @@ def _deviations():
 
 def test_shared_option_names_are_consistent():
     found = _deviations()
-    new = sorted(found - KNOWN_DEVIATIONS)
-    print("known deviations still present:", sorted(found & KNOWN_DEVIATIONS))
-    assert not new, f"new option-name deviations: {new}"
+    assert not sorted(found - KNOWN_DEVIATIONS), f"option-name deviations: {sorted(found)}"
 
 
 def test_console_script_in_a_real_process(tmp_path):

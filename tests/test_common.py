@@ -69,3 +69,16 @@ def test_plot_writes_a_png(tmp_path):
                     panels=[["loss"], ["val_psnr"]])
     data = open(p, "rb").read()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_atomic_writes_get_normal_permissions(tmp_path):
+    import minicnn.io
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.txt") as tmp:
+            open(tmp, "w").write("x")
+        minicnn.io.save_image(np.zeros((4, 4, 3)), tmp_path / "b.png")
+    finally:
+        os.umask(old)
+    for name in ("a.txt", "b.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644

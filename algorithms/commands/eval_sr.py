@@ -23,7 +23,7 @@ def run(args):
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file; give a folder")
-    check_output_path(out / "table.md", "--out")
+    check_output_path(out / "table.md", "--output")
     models = {}
     for kind, weights in (("srcnn", args.srcnn_weights), ("espcn", args.espcn_weights)):
         if weights == "none":
@@ -62,7 +62,7 @@ def register(sub):
     p.add_argument("--dataset", default=None, help="folder of ground-truth images (e.g. Set5); "
                                                    "default: the held-out skimage.data images")
     p.add_argument("--images", default=",".join(TEST_IMAGES), help="skimage.data images used without --dataset")
-    p.add_argument("--out", default="out/eval-sr", help="output folder")
+    p.add_argument("-o", "--output", "--out", dest="out", default="out/eval-sr", help="output folder")
     p.add_argument("--srcnn-weights", default=None, help="SRCNN weights (default: shipped; 'none' to skip)")
     p.add_argument("--espcn-weights", default=None, help="ESPCN weights (default: shipped; 'none' to skip)")
     p.add_argument("--tile", type=int, default=256, help="inference tile size in input pixels (0: none)")

@@ -22,7 +22,7 @@ def run(args):
     if args.lr_decay < 0:
         raise ValueError(f"--lr-decay must be 0 (constant) or a positive step count, got {args.lr_decay}")
     out = Path(args.out or f"out/train-sr/{args.model}_x{scale}.npz")
-    check_output_path(out, "--out")
+    check_output_path(out, "--output")
     checkpoint = args.checkpoint or str(out.with_suffix("")) + ".ckpt.npz"
     check_output_path(checkpoint, "--checkpoint")
     if args.resume and not Path(checkpoint).exists():
@@ -70,7 +70,7 @@ def register(sub):
     p.add_argument("--data", default=None, help="folder of training images (replaces --train)")
     p.add_argument("--val", default=",".join(VAL_IMAGES), help="skimage.data validation images ('' for none)")
     p.add_argument("--val-data", default=None, help="folder of validation images (replaces --val)")
-    p.add_argument("--out", default=None, help="weights file to write (default out/train-sr/<model>_x<scale>.npz)")
+    p.add_argument("-o", "--output", "--out", dest="out", default=None, help="weights file to write (default out/train-sr/<model>_x<scale>.npz)")
     p.add_argument("--checkpoint", default=None, help="checkpoint file (default next to --out)")
     p.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     p.add_argument("--validate-every", type=int, default=100, help="steps between validation PSNRs")

@@ -3,27 +3,22 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
+
+from minicnn.atomic import atomic_path as _atomic_path
 
 
 @contextlib.contextmanager
 def atomic_path(path, suffix=None):
     """Yield a temporary path next to ``path``; rename it into place only if the block succeeds.
 
-    Nothing half-written is ever left at ``path``: a failure or Ctrl-C removes the temporary file.
+    For writers that want a file name rather than a file object (matplotlib,
+    Pillow with a format guessed from the name); built on ``minicnn.atomic``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with _atomic_path(path, suffix=suffix or path.suffix) as tmp:
         yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def check_output_path(path, what="output"):
