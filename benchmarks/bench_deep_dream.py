@@ -30,13 +30,13 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+from benchmarks.common import gpu_reason, mib, peak_rss, reset_peak_rss, rss_now, run_worker
 
 IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
 PAIRS = (("minicnn-numpy", "torch-cpu"), ("minicnn-cupy", "torch-cuda"))
@@ -48,37 +48,6 @@ def smooth_image(size, seed=0):
     walk = np.cumsum(np.cumsum(rng.standard_normal((3, size, size)), 1), 2)
     lo, hi = walk.min(axis=(1, 2), keepdims=True), walk.max(axis=(1, 2), keepdims=True)
     return (walk - lo) / (hi - lo + 1e-12)
-
-
-def _rss_now():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _reset_peak_rss():
-    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False where impossible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss():
-    """This process's peak resident set: VmHWM (its own address space's high-water mark).
-
-    Not ``ru_maxrss``: on Linux that survives fork + exec, so a worker started by a parent that
-    had imported torch would report the parent's size as its own peak.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def worker(impl, size, steps):
@@ -104,8 +73,8 @@ def worker(impl, size, steps):
     engine = Engine(opts)
     x = engine.to_array(smooth_image(size))
     rng = np.random.default_rng(0)
-    _reset_peak_rss()
-    base_rss = _rss_now()
+    reset_peak_rss()
+    base_rss = rss_now()
     times, values = [], []
     for _ in range(steps + 1):
         ox, oy = draw_shift(rng, opts.jitter)
@@ -125,7 +94,7 @@ def worker(impl, size, steps):
     elif impl == "torch-cuda":
         peak = torch.cuda.max_memory_allocated()
     else:
-        peak = max(0, _peak_rss() - base_rss)
+        peak = max(0, peak_rss() - base_rss)
     threads = None
     if impl.startswith("torch"):
         threads = torch.get_num_threads()
@@ -143,34 +112,9 @@ def worker(impl, size, steps):
     return 0
 
 
-def gpu_reason(impl):
-    """Why a GPU implementation cannot run here, or None."""
-    if impl == "minicnn-cupy":
-        from minicnn import backend as be
-        return None if be.cupy_available() else be.cupy_unavailable_reason()
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
-
-
 def run_one(impl, size, steps, timeout=1800, threads=None):
-    cmd = [sys.executable, "-m", "benchmarks.bench_deep_dream", "--worker", impl, str(size), str(steps)]
-    env = dict(os.environ)
-    if threads:
-        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
-        env["BENCH_TORCH_THREADS"] = str(threads)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for line in p.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    raise RuntimeError(f"{impl} at {size}px failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
-
-
-def _mib(n):
-    return f"{n / 2 ** 20:.0f}"
+    return run_worker("benchmarks.bench_deep_dream", [impl, size, steps], f"{impl} at {size}px",
+                      timeout, threads)
 
 
 def table(results, skipped, sizes):
@@ -186,10 +130,10 @@ def table(results, skipped, sizes):
                 continue
             spread = max(a["per_step"]) / min(a["per_step"]) - 1 if a["per_step"] else 0.0
             traced = a.get("numpy_traced_peak_bytes")
-            note = f"minicnn spread {100 * spread:.0f}%" + (f", NumPy buffers {_mib(traced)} MiB" if traced else "")
+            note = f"minicnn spread {100 * spread:.0f}%" + (f", NumPy buffers {mib(traced)} MiB" if traced else "")
             rows.append([f"{size}x{size}", f"{mine} / {ref}", f"{a['seconds_per_step']:.3f}",
                          f"{b['seconds_per_step']:.3f}", f"{a['seconds_per_step'] / b['seconds_per_step']:.2f}x",
-                         _mib(a["peak_bytes"]), _mib(b["peak_bytes"]),
+                         mib(a["peak_bytes"]), mib(b["peak_bytes"]),
                          f"{a['peak_bytes'] / b['peak_bytes']:.2f}x" if b["peak_bytes"] else "-",
                          note])
     headers = ["size", "minicnn / twin", "minicnn s/step", "twin s/step", "time ratio", "minicnn peak MiB",
@@ -231,7 +175,7 @@ def main(argv=None):
                     continue
                 print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
                 r = run_one(impl, size, args.steps, args.timeout, args.threads)
-                print(f"  {r['seconds_per_step']:.3f} s/step, peak {_mib(r['peak_bytes'])} MiB",
+                print(f"  {r['seconds_per_step']:.3f} s/step, peak {mib(r['peak_bytes'])} MiB",
                       file=sys.stderr, flush=True)
                 rounds.setdefault(impl, []).append(r)
         for impl, rs in rounds.items():

@@ -24,13 +24,13 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+from benchmarks.common import gpu_reason, mib, peak_rss, reset_peak_rss, rss_now, run_worker
 
 IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
 
@@ -43,15 +43,6 @@ def _images(size, seed=0):
     yy, xx = np.mgrid[0:size, 0:size] / size
     style = np.stack([0.5 + 0.5 * np.sin(40 * xx + 5 * c + 10 * yy * yy) for c in range(3)], -1)
     return content, style
-
-
-def _rss_now():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _peak_rss():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def worker(impl, size, iters):
@@ -82,7 +73,8 @@ def worker(impl, size, iters):
 
     if os.environ.get("OMP_NUM_THREADS") and not impl.startswith("minicnn"):
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-    base_rss = _rss_now()
+    reset_peak_rss()
+    base_rss = rss_now()
     t0 = time.perf_counter()
     r = style_transfer(content, style, size=size, iters=iters + 1, weights=False, backend=backend,
                        progress=False, callback=tick)
@@ -94,7 +86,7 @@ def worker(impl, size, iters):
     elif impl == "torch-cuda":
         peak = torch.cuda.max_memory_allocated()
     else:
-        peak = max(0, _peak_rss() - base_rss)
+        peak = max(0, peak_rss() - base_rss)
     opts = StyleOptions(size=size).check(1)
     clock = os.environ.get("STYLE_BENCH_CLOCK", "wall")
     out = {"impl": impl, "size": size, "clock": clock,
@@ -105,33 +97,9 @@ def worker(impl, size, iters):
     print("RESULT " + json.dumps(out))
 
 
-def _gpu_reason(impl):
-    if impl == "minicnn-cupy":
-        from minicnn import backend as be
-        return None if be.cupy_available() else be.cupy_unavailable_reason()
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
-
-
 def run_one(impl, size, iters, timeout, threads=None, clock="wall"):
-    cmd = [sys.executable, "-m", "benchmarks.bench_style_transfer", "--worker", impl, str(size), str(iters)]
-    env = dict(os.environ, STYLE_BENCH_CLOCK=clock)
-    if threads:
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(threads)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for line in p.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
-    raise RuntimeError(f"{impl} at {size}px failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
-
-
-def _mib(n):
-    return f"{n / 2 ** 20:.0f}"
+    return run_worker("benchmarks.bench_style_transfer", [impl, size, iters], f"{impl} at {size}px",
+                      timeout, threads, env={"STYLE_BENCH_CLOCK": clock})
 
 
 def main(argv=None):
@@ -158,7 +126,7 @@ def main(argv=None):
     env = environment()
     results, skipped = [], {}
     for impl in args.impls:
-        reason = _gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
+        reason = gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
         if reason:
             skipped[impl] = reason
             print(f"{impl}: skipped ({reason})", file=sys.stderr)
@@ -171,7 +139,7 @@ def main(argv=None):
                     continue
                 print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
                 r = run_one(impl, size, args.iters, args.timeout, args.threads, args.clock)
-                print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {_mib(r['peak_bytes'])} MiB",
+                print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {mib(r['peak_bytes'])} MiB",
                       file=sys.stderr, flush=True)
                 rounds.setdefault(impl, []).append(r)
         for impl, rs in rounds.items():
@@ -193,8 +161,8 @@ def main(argv=None):
             ratio_m = a["peak_bytes"] / b["peak_bytes"] if a and b and b["peak_bytes"] else float("nan")
             rows.append([f"{size}x{size}", f"{mine} / {ref}",
                          f"{a['seconds_per_iter']:.3f}" if a else "-", f"{b['seconds_per_iter']:.3f}" if b else "-",
-                         f"{ratio_t:.2f}x", _mib(a["peak_bytes"]) if a else "-", _mib(b["peak_bytes"]) if b else "-",
-                         f"{ratio_m:.2f}x", _mib((a or b)["estimate_bytes"]), ""])
+                         f"{ratio_t:.2f}x", mib(a["peak_bytes"]) if a else "-", mib(b["peak_bytes"]) if b else "-",
+                         f"{ratio_m:.2f}x", mib((a or b)["estimate_bytes"]), ""])
     unit = "s/it" if args.clock == "wall" else "CPU s/it"
     headers = ["size", "minicnn / twin", f"minicnn {unit}", f"twin {unit}", "time ratio", "minicnn peak MiB",
                "twin peak MiB", "memory ratio", "estimate MiB", "note"]

@@ -234,3 +234,70 @@ def _json_default(o):
 def fmt_ms(t: Timing) -> str:
     """'12.3 ±4%' : median milliseconds and spread."""
     return f"{t.median * 1e3:.1f} ±{t.spread * 100:.0f}%"
+
+
+# --- subprocess workers (one process per implementation, so peaks are not shared) ----------
+
+def rss_now() -> int:
+    """This process's resident set size in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0); False where impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes: VmHWM, its own address space's high-water mark.
+
+    Not ``ru_maxrss``: on Linux that survives fork + exec, so a worker started by a parent
+    that had imported torch would report the parent's size as its own peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def gpu_reason(impl: str):
+    """Why GPU implementation ``impl`` ('minicnn-cupy' or 'torch-cuda') cannot run here, or None."""
+    if impl == "minicnn-cupy":
+        from minicnn import backend as be
+        return None if be.cupy_available() else be.cupy_unavailable_reason()
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    return None if torch.cuda.is_available() else "torch.cuda.is_available() is False (no CUDA GPU)"
+
+
+def run_worker(module: str, args, what: str, timeout=1800, threads=None, env=None) -> dict:
+    """Run ``python -m module --worker *args`` and return the JSON on its ``RESULT`` line."""
+    import subprocess
+    full_env = dict(os.environ, **(env or {}))
+    if threads:
+        full_env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        full_env["BENCH_TORCH_THREADS"] = str(threads)
+    p = subprocess.run([sys.executable, "-m", module, "--worker", *map(str, args)], capture_output=True,
+                       text=True, timeout=timeout, env=full_env,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"{what} failed (exit {p.returncode}):\n{p.stderr[-2000:]}")
+
+
+def mib(n) -> str:
+    return f"{n / 2 ** 20:.0f}"

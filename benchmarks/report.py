@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import pathlib
-import re
 
 BACKENDS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
 PAIRS = (("minicnn-numpy", "torch-cpu"), ("minicnn-cupy", "torch-cuda"))
