@@ -221,6 +221,20 @@ def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
     return _scatter(y, w, stride, pad_tl, out_hw, dilation, groups)
 
 
+# Below this many output pixels per row block (of all N images), weight_grad folds the batch
+# into one GEMM (measured: 512->512 @32 batch 8 fwd+bwd 1.77x -> 1.23x of torch);
+# above it the per-image GEMMs are large and efficient, and folding costs a copy.
+FOLD_BELOW_PIXELS = 1024
+
+
+def _fold_batch(xp, a):
+    """(N, G, R, P) -> (G, R, N*P): the batch laid along the last (GEMM inner) axis; a view when N == 1."""
+    N, G, R, P = a.shape
+    if N == 1:
+        return a[0]
+    return xp.ascontiguousarray(a.transpose(1, 2, 0, 3)).reshape(G, R, N * P)
+
+
 def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     """dL/dw for y = conv(x, w): dw[g] = sum_n g[n, g] @ cols[n, g]^T, shape ``w_shape``.
 
@@ -244,10 +258,21 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     for r0, r1 in blocks:
         cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups, work)
         gb = g4[..., r0 * Wo:r1 * Wo]
-        part = (xp.matmul(cols, gb.transpose(0, 1, 3, 2)) if tall          # (N, G, K, Og)
-                else xp.matmul(gb, cols.transpose(0, 1, 3, 2)))            # (N, G, Og, K)
+        if N > 1 and gb.shape[-1] < FOLD_BELOW_PIXELS:
+            # Few pixels per image (deep layers): join the batch into the GEMM's inner
+            # dimension, one product per group instead of N small ones whose partial
+            # weight gradients would be materialised and summed.
+            cols, gb = _fold_batch(xp, cols), _fold_batch(xp, gb)           # (G, K, N*P), (G, Og, N*P)
+            part = (xp.matmul(cols, gb.transpose(0, 2, 1)) if tall         # (G, K, Og)
+                    else xp.matmul(gb, cols.transpose(0, 2, 1)))           # (G, Og, K)
+        else:
+            part = (xp.matmul(cols, gb.transpose(0, 1, 3, 2)) if tall      # (N, G, K, Og)
+                    else xp.matmul(gb, cols.transpose(0, 1, 3, 2)))        # (N, G, Og, K)
+            part = part.sum(axis=0)
         dw = part if dw is None else xp.add(dw, part, out=dw)
-    dw = dw[0] if N == 1 else dw.sum(axis=0)  # N == 0 (an empty batch) sums to zeros
+    if dw is None:  # an empty batch
+        dw = xp.zeros((groups, Cg * kh * kw, O // groups) if tall else (groups, O // groups, Cg * kh * kw),
+                      dtype=x.dtype)
     if tall:
         dw = xp.ascontiguousarray(dw.transpose(0, 2, 1))
     return dw.reshape(w_shape)
