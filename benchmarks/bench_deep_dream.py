@@ -36,7 +36,8 @@ import time
 
 import numpy as np
 
-from benchmarks.common import gpu_reason, mib, peak_rss, reset_peak_rss, rss_now, run_worker
+from benchmarks.common import (best_of_rounds, mib, peak_rss, reset_peak_rss, rss_now, run_worker,
+                               skipped_impls)
 
 IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
 PAIRS = (("minicnn-numpy", "torch-cpu"), ("minicnn-cupy", "torch-cuda"))
@@ -160,29 +161,10 @@ def main(argv=None):
 
     from benchmarks.common import environment, write_results
     env = environment()
-    skipped = {}
-    for impl in args.impls:
-        reason = gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
-        if reason:
-            skipped[impl] = reason
-            print(f"{impl}: skipped ({reason})", file=sys.stderr)
-    results = []
-    for size in args.sizes:
-        rounds = {}
-        for k in range(args.rounds):
-            for impl in args.impls:
-                if impl in skipped:
-                    continue
-                print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
-                r = run_one(impl, size, args.steps, args.timeout, args.threads)
-                print(f"  {r['seconds_per_step']:.3f} s/step, peak {mib(r['peak_bytes'])} MiB",
-                      file=sys.stderr, flush=True)
-                rounds.setdefault(impl, []).append(r)
-        for impl, rs in rounds.items():
-            best = min(rs, key=lambda r: r["seconds_per_step"])
-            best["rounds_seconds_per_step"] = [r["seconds_per_step"] for r in rs]
-            best["rounds_peak_bytes"] = [r["peak_bytes"] for r in rs]
-            results.append(best)
+    skipped = skipped_impls(args.impls)
+    results = best_of_rounds(args.impls, args.sizes, args.rounds, skipped,
+                             lambda impl, size: run_one(impl, size, args.steps, args.timeout, args.threads),
+                             "seconds_per_step", "step")
     tab = table(results, skipped, args.sizes)
     try:
         load_end = os.getloadavg()

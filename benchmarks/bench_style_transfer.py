@@ -30,7 +30,8 @@ import time
 
 import numpy as np
 
-from benchmarks.common import gpu_reason, mib, peak_rss, reset_peak_rss, rss_now, run_worker
+from benchmarks.common import (best_of_rounds, mib, peak_rss, reset_peak_rss, rss_now, run_worker,
+                               skipped_impls)
 
 IMPLS = ("minicnn-numpy", "torch-cpu", "minicnn-cupy", "torch-cuda")
 
@@ -124,28 +125,11 @@ def main(argv=None):
 
     from benchmarks.common import environment, markdown_table, write_results
     env = environment()
-    results, skipped = [], {}
-    for impl in args.impls:
-        reason = gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
-        if reason:
-            skipped[impl] = reason
-            print(f"{impl}: skipped ({reason})", file=sys.stderr)
-            continue
-    for size in args.sizes:
-        rounds = {}
-        for k in range(args.rounds):
-            for impl in args.impls:
-                if impl in skipped:
-                    continue
-                print(f"{impl} at {size}x{size} (round {k + 1}/{args.rounds}) ...", file=sys.stderr, flush=True)
-                r = run_one(impl, size, args.iters, args.timeout, args.threads, args.clock)
-                print(f"  {r['seconds_per_iter']:.3f} s/iteration, peak {mib(r['peak_bytes'])} MiB",
-                      file=sys.stderr, flush=True)
-                rounds.setdefault(impl, []).append(r)
-        for impl, rs in rounds.items():
-            best = min(rs, key=lambda r: r["seconds_per_iter"])
-            best["rounds_seconds_per_iter"] = [r["seconds_per_iter"] for r in rs]
-            results.append(best)
+    skipped = skipped_impls(args.impls)
+    results = best_of_rounds(
+        args.impls, args.sizes, args.rounds, skipped,
+        lambda impl, size: run_one(impl, size, args.iters, args.timeout, args.threads, args.clock),
+        "seconds_per_iter", "iteration")
 
     by = {(r["impl"], r["size"]): r for r in results}
     rows = []

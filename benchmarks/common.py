@@ -301,3 +301,36 @@ def run_worker(module: str, args, what: str, timeout=1800, threads=None, env=Non
 
 def mib(n) -> str:
     return f"{n / 2 ** 20:.0f}"
+
+
+def skipped_impls(impls) -> dict:
+    """{impl: reason} for the GPU implementations among ``impls`` that cannot run here (each printed)."""
+    skipped = {}
+    for impl in impls:
+        reason = gpu_reason(impl) if impl in ("minicnn-cupy", "torch-cuda") else None
+        if reason:
+            skipped[impl] = reason
+            print(f"{impl}: skipped ({reason})", file=sys.stderr)
+    return skipped
+
+
+def best_of_rounds(impls, sizes, rounds, skipped, run, key, unit) -> list[dict]:
+    """Run ``run(impl, size)`` ``rounds`` times per size, implementations taking turns, and keep
+    each implementation's fastest result by ``key`` (the others' values go to ``rounds_<key>``)."""
+    results = []
+    for size in sizes:
+        per_impl = {}
+        for k in range(rounds):
+            for impl in impls:
+                if impl in skipped:
+                    continue
+                print(f"{impl} at {size}x{size} (round {k + 1}/{rounds}) ...", file=sys.stderr, flush=True)
+                r = run(impl, size)
+                print(f"  {r[key]:.3f} s/{unit}, peak {mib(r['peak_bytes'])} MiB", file=sys.stderr, flush=True)
+                per_impl.setdefault(impl, []).append(r)
+        for rs in per_impl.values():
+            best = min(rs, key=lambda r: r[key])
+            best[f"rounds_{key}"] = [r[key] for r in rs]
+            best["rounds_peak_bytes"] = [r["peak_bytes"] for r in rs]
+            results.append(best)
+    return results
