@@ -153,6 +153,50 @@ def test_routes_really_differ():
     assert not _im2col._gather_is_cheaper(6, 1) and not _im2col._gather_is_cheaper(9, 2)
 
 
+def _force_shifted(mp, block_bytes=None):
+    """Route every stride-1, one-group conv (forward, input- and weight-gradient) through _shifted."""
+    mp.setattr(_im2col, "_shifted_is_cheaper", lambda c_in, c_out: True)
+    mp.setattr(_im2col, "_shifted_grad_is_cheaper", lambda c_in, c_out, n: True)
+    if block_bytes is not None:
+        mp.setattr(_im2col, "SHIFT_BLOCK_BYTES", block_bytes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(), seed=S.seeds, dtype=S.dtypes, tiny_blocks=st.booleans())
+def test_conv2d_shifted_algorithm_matches_torch(case, seed, dtype, tiny_blocks):
+    """The im2col-free route on hypothesis shapes (padding > k/2, dilation, batch), with blocks of
+    one output row or less when ``tiny_blocks``; other strides/groups keep their route."""
+    with pytest.MonkeyPatch.context() as mp:
+        _force_shifted(mp, 1 if tiny_blocks else None)
+        _run_conv(case, seed, dtype)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_transpose_cases(), seed=S.seeds, dtype=S.dtypes, tiny_blocks=st.booleans())
+def test_conv_transpose2d_shifted_algorithm_matches_torch(case, seed, dtype, tiny_blocks):
+    """conv_transpose2d's forward and gradients through _shifted (its padding can crop: negative pads)."""
+    with pytest.MonkeyPatch.context() as mp:
+        _force_shifted(mp, 1 if tiny_blocks else None)
+        _run_conv_transpose(case, seed, dtype)
+
+
+def test_shifted_route_is_taken_on_srcnn_and_vgg_layers(monkeypatch):
+    """The rule sends SRCNN's 64->32 5x5 layer and VGG's 64/128-channel layers to _shifted (not
+    256+ channels or thin inputs), and a realistic case gives torch's numbers through it."""
+    assert _im2col._shifted_is_cheaper(64, 32) and _im2col._shifted_is_cheaper(128, 64)
+    assert _im2col._shifted_is_cheaper(64, 64) and not _im2col._shifted_is_cheaper(256, 256)
+    assert not _im2col._shifted_is_cheaper(32, 64) and not _im2col._shifted_is_cheaper(1, 64)
+    assert _im2col._shifted_grad_is_cheaper(64, 32, 16) and not _im2col._shifted_grad_is_cheaper(64, 32, 1)
+    calls = []
+    for name in ("_shifted", "_shifted_weight_grad"):
+        real = getattr(_im2col, name)
+        monkeypatch.setattr(_im2col, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    x, w, b = S.array(1, (2, 64, 13, 11)), S.array(2, (32, 64, 5, 5)) * 0.05, S.array(3, (32,))
+    compare(lambda x, w, b: F.conv2d(x, w, b, padding=2), lambda x, w, b: R.conv2d(x, w, b, padding=2),
+            [x, w, b], dtype=np.float32, what="conv2d 64->32 5x5 (SRCNN)")
+    assert calls.count("_shifted") >= 1 and calls.count("_shifted_weight_grad") >= 1
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_vgg_like_sizes_match_torch(dtype):
     """A realistic size: the GEMM paths with long rows, batch 2, then a strided transpose back."""

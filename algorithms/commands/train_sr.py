@@ -27,6 +27,8 @@ def run(args):
     check_output_path(checkpoint, "--checkpoint")
     if args.resume and not Path(checkpoint).exists():
         raise FileNotFoundError(f"--resume: checkpoint {checkpoint!r} does not exist")
+    # read before any work, so a wrong file (model, scale, shapes) fails in one line
+    model = (sr.load_weights(args.init, args.model, scale, dtype=args.dtype).train() if args.init else None)
     plot = args.plot or str(out.with_suffix("")) + ".curves.png"
     train_names = [n for n in args.train.split(",") if n] if not args.data else None
     val_names = [n for n in args.val.split(",") if n] if not args.val_data else None
@@ -38,7 +40,7 @@ def run(args):
                       backend=args.backend, dtype=args.dtype, checkpoint=checkpoint,
                       checkpoint_every=args.checkpoint_every, validate_every=args.validate_every,
                       resume=args.resume, plot=plot)
-    model, result, bic = sr.train_sr(train_images, val_images, cfg)
+    model, result, bic = sr.train_sr(train_images, val_images, cfg, model=model)
     sr.save_weights(model, out, args.model, scale)
     val = result.history.get("val_psnr") or []
     msg = f"wrote {out} after {result.step} steps" + (" (interrupted; --resume continues)" if result.interrupted
@@ -75,6 +77,8 @@ def register(sub):
     p.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     p.add_argument("--validate-every", type=int, default=100, help="steps between validation PSNRs")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint")
+    p.add_argument("--init", default=None, help="start from these weights (.npz for the same model and scale), "
+                   "e.g. continue training the shipped ones; default: a fresh initialisation")
     p.add_argument("--plot", default=None, help="PNG of the training curves (default next to --out)")
     add_common_args(p)
     p.set_defaults(func=run)

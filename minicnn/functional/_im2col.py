@@ -19,11 +19,20 @@ Two algorithms compute it, each a batched matrix product (GEMM) plus data moveme
 Both run over blocks of rows (``row_blocks``, ``BLOCK_BYTES``) so the column buffer of
 one block stays bounded and cache-sized; each block is one copy and one GEMM.
 
+A third algorithm, ``_shifted``, needs no column buffer for stride 1 and one group: on
+the padded input flattened per channel, tap (i, j) of the kernel reads the input shifted
+by a constant flat offset, so the conv is a sum of GEMMs over contiguous slices (one per
+kernel row, its kw taps stacked in the GEMM's rows) plus shifted adds, in cache-sized
+blocks. It saves im2col's copy of C*kh*kw values per pixel, which dominates when C is
+moderate (64-128 channels, SRCNN's 5x5 layer); ``_shifted_weight_grad`` is its weight
+gradient, one GEMM per tap with the batch folded into the pixel axis.
+
 With stride 1 each algorithm can compute the other's result with the kernel flipped
 in space and its in/out channels swapped (``flip_swap``). ``conv`` and
-``conv_transpose`` then pick the one whose column buffer is smaller, gather on a tie
-(see ``_gather_is_cheaper``): e.g. the input-gradient of a 64->64 layer is a gather of
-the output gradient (GEMM inner dimension 64*9 instead of 64), while the input-gradient
+``conv_transpose`` then pick ``_shifted`` where it was measured faster
+(``_shifted_is_cheaper``), else the one whose column buffer is smaller, gather on a tie
+(see ``_gather_is_cheaper``): e.g. the input-gradient of a 256->256 layer is a gather of
+the output gradient (GEMM inner dimension 256*9 instead of 256), while the input-gradient
 of a 3->64 layer stays a scatter (27 columns per pixel instead of 576).
 
 The weight gradient is ``g @ cols^T`` with ``cols`` rebuilt block by block from the saved
@@ -181,6 +190,104 @@ def _scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
     return xp.ascontiguousarray(out)
 
 
+# The column buffer of one block of ``_shifted`` stays under this many bytes, so that the
+# GEMM writes it and the kw adds read it while it is still in the L2 cache.
+SHIFT_BLOCK_BYTES = 4 * 2**20
+
+
+def _shifted(x, w, pads, dilation):
+    """Stride-1, one-group conv of ``x`` with ``w`` (O, C, kh, kw) without im2col: per kernel row i,
+    one GEMM of the (kw*O, C) weight rows with the input shifted by i rows, then kw shifted adds.
+
+    On the zero-padded input flattened per channel (``xf``: (C, N*Hp*Wp), image after image,
+    rows Wp long), output pixel (n, h, w) sits at flat position q = (n*Hp + h)*Wp + w and
+    reads xf[:, q + i*dh*Wp + j*dw] for tap (i, j); so tap row i is one GEMM over a
+    contiguous slice of ``xf`` (no copy), and its kw taps are the kw row groups of the
+    result, each shifted by j*dw. Positions past the right edge of a row or below the last
+    output row of an image are computed and dropped (their inputs wrap into the next row
+    or image). Work goes in blocks of flat positions sized to stay in cache between the
+    GEMM and the adds.
+    """
+    xp = backend.array_module(x, w)
+    xpad = pad_or_crop(x, pads)
+    N, C, Hp, Wp = xpad.shape
+    O, _, kh, kw = w.shape
+    dh, dw = dilation
+    Ho, Wo = _out_hw(xpad, (kh, kw), (1, 1), dilation)
+    if min(N, Ho, Wo) <= 0:
+        return xp.zeros((N, O, max(Ho, 0), max(Wo, 0)), dtype=x.dtype)
+    # (C, N*Hp*Wp): a view for one image, one copy of the input for a batch
+    xf = (xpad[0] if N == 1 else xp.ascontiguousarray(xpad.transpose(1, 0, 2, 3))).reshape(C, N * Hp * Wp)
+    y = xp.empty((O, N * Hp * Wp), dtype=x.dtype)
+    span = dw * (kw - 1)
+    total = ((N - 1) * Hp + Ho - 1) * Wp + Wo     # flat positions up to the last output pixel
+    rows = [xp.ascontiguousarray(w[:, :, i].transpose(2, 0, 1)).reshape(kw * O, C) for i in range(kh)]
+    step = max(Wo, SHIFT_BLOCK_BYTES // (x.itemsize * kw * O) - span)
+    work = xp.empty(kw * O * (min(step, total) + span), dtype=x.dtype)
+    for q0 in range(0, total, step):
+        q1 = min(total, q0 + step)
+        n, acc = q1 - q0, y[:, q0:q1]
+        out = work[:kw * O * (n + span)].reshape(kw * O, n + span)    # contiguous, as BLAS wants
+        for i in range(kh):
+            src = xf[:, q0 + i * dh * Wp:q1 + i * dh * Wp + span]
+            part = xp.matmul(rows[i], src, out=out).reshape(kw, O, n + span)
+            for j in range(kw):
+                tap = part[j, :, j * dw:j * dw + n]
+                if i == j == 0:
+                    acc[...] = tap
+                else:
+                    acc += tap
+    out = y.reshape(O, N, Hp, Wp)[:, :, :Ho, :Wo]
+    return xp.ascontiguousarray(out[:, 0][None] if N == 1 else out.transpose(1, 0, 2, 3))
+
+
+def _shifted_weight_grad(x, g, w_shape, pads, dilation):
+    """dL/dw of ``_shifted``'s conv without im2col: dw[:, :, i, j] = gz @ xf[:, shifted by tap (i, j)]^T.
+
+    ``gz`` is the output gradient laid on the same flat (N*Hp*Wp) grid as the input, zero at
+    the dropped positions, so every tap is one GEMM of two contiguous slices with the long
+    pixel axis as the inner dimension, and the batch is folded into it. Blocks of flat
+    positions keep both slices in cache across the kh*kw taps.
+    """
+    xp = backend.array_module(x, g)
+    xpad = pad_or_crop(x, pads)
+    N, C, Hp, Wp = xpad.shape
+    O, _, kh, kw = w_shape
+    dh, dw = dilation
+    Ho, Wo = _out_hw(xpad, (kh, kw), (1, 1), dilation)
+    if min(N, Ho, Wo) <= 0:
+        return xp.zeros(w_shape, dtype=x.dtype)
+    xf = (xpad[0] if N == 1 else xp.ascontiguousarray(xpad.transpose(1, 0, 2, 3))).reshape(C, N * Hp * Wp)
+    gz = xp.zeros((O, N, Hp, Wp), dtype=g.dtype)
+    gz[:, :, :Ho, :Wo] = g.transpose(1, 0, 2, 3)
+    gz = gz.reshape(O, N * Hp * Wp)
+    total = ((N - 1) * Hp + Ho - 1) * Wp + Wo
+    taps = [(i * kw + j, i * dh * Wp + j * dw) for i in range(kh) for j in range(kw)]
+    acc = xp.zeros((kh * kw, O, C), dtype=x.dtype)
+    part = xp.empty((O, C), dtype=x.dtype)
+    step = max(Wo, SHIFT_BLOCK_BYTES // (2 * x.itemsize * (O + C)))
+    for q0 in range(0, total, step):
+        q1 = min(total, q0 + step)
+        for t, off in taps:
+            acc[t] += xp.matmul(gz[:, q0:q1], xf[:, q0 + off:q1 + off].T, out=part)
+    return xp.ascontiguousarray(acc.reshape(kh, kw, O, C).transpose(2, 3, 0, 1))
+
+
+def _shifted_is_cheaper(c_in, c_out, n=1):
+    """Whether ``_shifted`` beats im2col (gather or scatter) for a stride-1, one-group conv.
+    Measured (1 and 2 threads, float32, VGG and SRCNN/RED-Net layers): it wins when the GEMM
+    inner dimension C is 64-128 and no smaller than the output channels (64->64 @256 1.2x,
+    128->64 @256 1.25x, SRCNN's 64->32 5x5 @512 1.4-1.6x), loses when C is 32 (the GEMM is
+    too thin) or >= 256 (im2col's K = 9C GEMM runs near peak and its copy is cheap beside it)."""
+    return 64 <= c_in <= 128 and c_out <= c_in
+
+
+def _shifted_grad_is_cheaper(c_in, c_out, n):
+    """For the weight gradient it wins on batches (the batch joins the inner dimension; 64->64
+    @40 batch 16: 1.3x, 64->32 5x5 @48 batch 16: 1.45x) and ties or loses for one large image."""
+    return n > 1 and c_in >= 32 and c_out >= 32
+
+
 def _gather_is_cheaper(c_src, c_dst):
     """For stride 1, per group: gather copies c_src*kh*kw values per output pixel into cols,
     scatter writes c_dst*kh*kw per input pixel from its GEMM and adds them back. Measured on
@@ -197,6 +304,8 @@ def conv(x, w, stride, pads, dilation, groups):
     conv2d's forward and conv_transpose2d's input-gradient.
     """
     O, Cg, kh, kw = w.shape
+    if tuple(stride) == (1, 1) and groups == 1 and _shifted_is_cheaper(Cg, O):
+        return _shifted(x, w, pads, dilation)
     if tuple(stride) == (1, 1) and not _gather_is_cheaper(Cg, O // groups):
         (dh, dw), (pt, pb, pl, pr) = dilation, pads
         H, W = x.shape[2:]
@@ -212,12 +321,15 @@ def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
     conv2d's input-gradient and conv_transpose2d's forward.
     """
     O, Cg, kh, kw = w.shape
-    if tuple(stride) == (1, 1) and _gather_is_cheaper(O // groups, Cg):
+    if tuple(stride) == (1, 1):
         (dh, dw), (pt, pl), (Hout, Wout) = dilation, pad_tl, out_hw
         Hy, Wy = y.shape[2:]
         et, el = dh * (kh - 1) - pt, dw * (kw - 1) - pl
         pads = (et, Hout + dh * (kh - 1) - Hy - et, el, Wout + dw * (kw - 1) - Wy - el)
-        return _gather(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
+        if groups == 1 and _shifted_is_cheaper(O, Cg):
+            return _shifted(y, flip_swap(w, 1), pads, dilation)
+        if _gather_is_cheaper(O // groups, Cg):
+            return _gather(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
     return _scatter(y, w, stride, pad_tl, out_hw, dilation, groups)
 
 
@@ -244,8 +356,10 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     (27x64 result: 29 ms vs 111 ms median, 576x64: 56 ms vs 854 ms). So the product is
     taken as cols @ g^T (K x Og) when K >= Og, else as g @ cols^T (Og x K).
     """
-    xp = backend.array_module(x, g)
     O, Cg, kh, kw = w_shape
+    if tuple(stride) == (1, 1) and groups == 1 and _shifted_grad_is_cheaper(Cg, O, x.shape[0]):
+        return _shifted_weight_grad(x, g, w_shape, pads, dilation)
+    xp = backend.array_module(x, g)
     xpad = pad_or_crop(x, pads)
     N, C = xpad.shape[:2]
     Ho, Wo = _out_hw(xpad, (kh, kw), stride, dilation)

@@ -8,6 +8,8 @@ input-gradient of the other, so both Functions call the same three primitives of
 * ``conv_transpose``  one GEMM + col2im by kh*kw strided adds        (conv2d input-gradient)
 * ``weight_grad``     grad_output @ im2col(input)^T                  (both weight-gradients)
 
+(at stride 1 each may instead run the im2col-free shifted-GEMM algorithm described there).
+
 Gradients nobody asked for are skipped: with a weight that does not require grad
 (style transfer, deep dream) no weight gradient is computed and the input is not kept.
 """
