@@ -59,6 +59,7 @@ from pathlib import Path
 import numpy as np
 
 import minicnn
+from algorithms.common import dihedral
 from algorithms.common.files import IMAGE_SUFFIXES, atomic_path, list_images  # noqa: F401 (re-exported)
 from algorithms.common.metrics import psnr, ssim
 from minicnn.models.rednet import REDNet
@@ -199,17 +200,6 @@ def check_sigma(sigma, what="--sigma"):
 
 # --- training data ------------------------------------------------------------------------------------
 
-def _dihedral(a, t):
-    """Apply transform t[i] in 0..7 (rot90 k = t % 4 times on the last two axes, then a flip if t >= 4)."""
-    out = np.empty_like(a)
-    for k in range(8):                               # a loop over the 8 transforms, not over items
-        sel = np.nonzero(t == k)[0]
-        if sel.size:
-            b = np.rot90(a[sel], k % 4, axes=(-2, -1))
-            out[sel] = b[..., ::-1] if k >= 4 else b
-    return out
-
-
 class PatchSampler:
     """Random (noisy, clean) batches of ``patch`` x ``patch`` crops, (N, C, P, P) Tensors.
 
@@ -251,7 +241,7 @@ class PatchSampler:
             j = gen.integers(0, img.shape[2] - P + 1, size=sel.size)
             win = np.lib.stride_tricks.sliding_window_view(img, (P, P), axis=(1, 2))  # (C, h, w, P, P)
             out[sel] = np.moveaxis(win[:, i, j], 0, 1)
-        return _dihedral(out, gen.integers(0, 8, size=B))
+        return dihedral.per_item(out, gen.integers(0, 8, size=B))
 
     def draw_numpy(self, gen):
         clean = self.clean_batch(gen)
@@ -390,24 +380,11 @@ def run_tiled(model, x, tile=0, forward=forward_planes):
     return out
 
 
-def _transform(a, t):
-    b = np.rot90(a, t % 4, axes=(-2, -1))
-    return b[..., ::-1] if t >= 4 else b
-
-
-def _untransform(a, t):
-    b = a[..., ::-1] if t >= 4 else a
-    return np.rot90(b, -(t % 4), axes=(-2, -1))
-
-
 def denoise_planes(model, x, tile=0, self_ensemble=False, forward=forward_planes):
     """Denoised (N, C, H, W) float64 (unclipped); x8 self-ensemble averages the 8 flips/rotations."""
     if not self_ensemble:
         return run_tiled(model, x, tile, forward)
-    acc = np.zeros(x.shape, dtype=np.float64)
-    for t in range(8):                               # a loop over the 8 transforms
-        acc += _untransform(run_tiled(model, np.ascontiguousarray(_transform(x, t)), tile, forward), t)
-    return acc / 8.0
+    return dihedral.ensemble(lambda xt: run_tiled(model, xt, tile, forward), x)
 
 
 def denoise_array(model, noisy, tile=0, self_ensemble=False, clip=True, forward=forward_planes):

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import minicnn
+from algorithms.common import dihedral
 from algorithms.common.files import IMAGE_SUFFIXES, atomic_path, list_images  # noqa: F401 (re-exported)
 from algorithms.common.metrics import psnr, ssim
 from algorithms.common.progress import progress, status
@@ -317,22 +318,28 @@ def run_tiled(model, x, factor, tile=0, desc=None):
     return out
 
 
-def super_resolve_y(model, kind, lr_y, scale, tile=0, desc=None):
-    """HR luminance (float64, unclipped) from LR luminance in [0, 1]; ``tile`` counts LR pixels."""
+def super_resolve_y(model, kind, lr_y, scale, tile=0, desc=None, self_ensemble=False):
+    """HR luminance (float64, unclipped) from LR luminance in [0, 1]; ``tile`` counts LR pixels.
+
+    ``self_ensemble``: the mean over the 8 flips/rotations of the input (8x the time), as
+    in the "+" results of the SR literature; it averages away some of the network's
+    orientation-dependent error."""
+    if self_ensemble:
+        return dihedral.ensemble(lambda x: super_resolve_y(model, kind, x, scale, tile, desc), lr_y)
     if kind == "srcnn":
         return run_tiled(model, upscale(lr_y, scale), 1, tile * scale, desc)
     return run_tiled(model, lr_y, scale, tile, desc)
 
 
-def upscale_image(image, scale, model, kind, tile=0, desc=None):
+def upscale_image(image, scale, model, kind, tile=0, desc=None, self_ensemble=False):
     """An image ((H, W) or (H, W, 3), uint8 or float in [0, 1]) upscaled ``scale`` times: the network
     on Y, bicubic on Cb and Cr. uint8 in gives uint8 out; float in gives float64 out (unclipped)."""
     a = as_float(image)
     if a.ndim == 2:
-        out = super_resolve_y(model, kind, a, scale, tile, desc)
+        out = super_resolve_y(model, kind, a, scale, tile, desc, self_ensemble)
     else:
         ycc = rgb_to_ycbcr(a[..., :3])
-        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile, desc)
+        y = super_resolve_y(model, kind, ycc[..., 0], scale, tile, desc, self_ensemble)
         cbcr = upscale(ycc[..., 1:], scale)
         out = ycbcr_to_rgb(np.concatenate([y[..., None], cbcr], axis=-1))
     return to_uint8(out) if np.asarray(image).dtype == np.uint8 else out
@@ -380,7 +387,7 @@ class PatchSampler:
             xs[sel] = _windows(self.inputs[k], p * f_in)[i * f_in, j * f_in]
             ys[sel] = _windows(self.targets[k], p * s)[i * s, j * s]
         t = gen.integers(0, 8, size=batch)
-        return _dihedral(xs, t), _dihedral(ys, t)
+        return dihedral.per_item(xs, t), dihedral.per_item(ys, t)
 
     def draw(self, gen, batch):
         x, y = self.draw_numpy(gen, batch)
@@ -390,17 +397,6 @@ class PatchSampler:
 
 def _windows(img, size):
     return np.lib.stride_tricks.sliding_window_view(img, (size, size))
-
-
-def _dihedral(a, t):
-    """Apply transform t[i] in 0..7 (rot90 k = t % 4 times, then a flip if t >= 4) to a[i], vectorised per t."""
-    out = np.empty_like(a)
-    for k in range(8):                               # a loop over the 8 transforms
-        sel = np.nonzero(t == k)[0]
-        if sel.size:
-            b = np.rot90(a[sel], k % 4, axes=(1, 2))
-            out[sel] = b[:, :, ::-1] if k >= 4 else b
-    return out
 
 
 @dataclass
@@ -483,10 +479,11 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
 BASELINES = ("nearest", "bilinear", "bicubic")
 
 
-def evaluate(images, scale, models, tile=0):
+def evaluate(images, scale, models, tile=0, self_ensemble=False):
     """PSNR/SSIM on Y (quantised outputs, ``scale``-pixel border shaved) per image and method.
 
-    ``images``: [(name, image)] (uint8 or [0, 1]); ``models``: {name: (kind, model)}. Returns
+    ``images``: [(name, image)] (uint8 or [0, 1]); ``models``: {name: (kind, model)}; with
+    ``self_ensemble`` every model also gets an "<name> x8" row (mean over 8 flips/rotations). Returns
     (rows, outputs): rows are dicts {image, method, psnr, ssim}, outputs
     {image: {method: HR Y}} plus the ground truth under 'HR'.
     """
@@ -496,6 +493,8 @@ def evaluate(images, scale, models, tile=0):
         results = {m: quantize(upscale(lr, scale, m)) for m in BASELINES}
         for label, (kind, model) in models.items():
             results[label] = quantize(super_resolve_y(model, kind, lr, scale, tile))
+            if self_ensemble:
+                results[label + " x8"] = quantize(super_resolve_y(model, kind, lr, scale, tile, self_ensemble=True))
         for method, out in results.items():
             rows.append({"image": name, "method": method, "psnr": psnr(out, hr, shave=scale),
                          "ssim": ssim(out, hr, shave=scale)})

@@ -7,6 +7,7 @@ import signal
 import numpy as np
 import pytest
 
+from algorithms.common import dihedral
 from algorithms.common.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from algorithms.common.files import atomic_path, check_input_file, check_output_path
 from algorithms.common.interrupt import StopOnInterrupt
@@ -82,3 +83,30 @@ def test_atomic_writes_get_normal_permissions(tmp_path):
         os.umask(old)
     for name in ("a.txt", "b.png"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+
+
+def test_dihedral_transforms_are_the_8_distinct_symmetries_and_invert():
+    a = np.arange(2 * 3 * 5 * 5, dtype=np.float64).reshape(2, 3, 5, 5)
+    seen = set()
+    for t in range(8):
+        b = dihedral.transform(a, t)
+        assert np.array_equal(dihedral.untransform(b, t), a)
+        seen.add(b[0, 0].tobytes())
+    assert len(seen) == 8
+    assert np.array_equal(dihedral.transform(a, 1)[0, 0], np.rot90(a[0, 0]))
+    assert np.array_equal(dihedral.transform(a, 4)[0, 0], a[0, 0, :, ::-1])
+    t = np.array([3, 6])
+    got = dihedral.per_item(a, t)
+    for i in range(2):
+        assert np.array_equal(got[i], dihedral.transform(a[i], t[i]))
+
+
+def test_dihedral_ensemble_averages_the_undone_outputs():
+    """An equivariant map passes unchanged; a map that is not (add a column ramp) gets averaged."""
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 6))
+    assert np.abs(dihedral.ensemble(lambda v: 2 * v, x) - 2 * x).max() < 1e-15
+    ramp = np.arange(6.0)
+    got = dihedral.ensemble(lambda v: v + ramp, x)
+    # the ramp seen through the 8 transforms averages to its mean, the same everywhere
+    assert np.abs(got - (x + ramp.mean())).max() < 1e-12

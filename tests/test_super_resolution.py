@@ -235,6 +235,24 @@ def test_shipped_x3_weights_beat_bicubic_on_a_held_out_image(kind):
 
 
 @pytest.mark.parametrize("kind", ["srcnn", "espcn"])
+def test_self_ensemble_is_the_mean_of_the_8_transformed_runs_and_helps(kind):
+    """x8 self-ensemble on the held-out crop: equals the mean of the 8 undone outputs, and
+    scores at least the single pass (measured +0.04-0.08 dB on the held-out images)."""
+    model = sr.load_model(kind, 3)
+    lr, hr = _held_out_crop()
+    lr = lr[:40, :44]
+    hr = hr[:120, :132]
+    got = sr.super_resolve_y(model, kind, lr, 3, self_ensemble=True)
+    runs = [np.rot90(sr.super_resolve_y(model, kind, np.ascontiguousarray(np.rot90(lr, k)), 3), -k)
+            for k in range(4)]
+    runs += [np.rot90(sr.super_resolve_y(model, kind, np.ascontiguousarray(np.rot90(lr, k)[:, ::-1]), 3)[:, ::-1], -k)
+             for k in range(4)]
+    assert np.abs(got - np.mean(runs, axis=0)).max() < 1e-6
+    one = sr.psnr(sr.quantize(runs[0]), hr, shave=3)
+    assert sr.psnr(sr.quantize(got), hr, shave=3) >= one - 0.01
+
+
+@pytest.mark.parametrize("kind", ["srcnn", "espcn"])
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_every_shipped_weights_file_loads_for_its_scale_only(kind, scale):
     m = sr.load_model(kind, scale)
@@ -259,16 +277,17 @@ def _run(capsys, argv):
     return code, out, err
 
 
-def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys):
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys, ensemble):
     src = _png(tmp_path / "in.png", smooth_image(20, 26))
     m = small("espcn", 3, dtype="float32")
     w = sr.save_weights(m, tmp_path / "w.npz", "espcn", 3)
     out = tmp_path / "sub" / "out.png"
     code, stdout, _ = _run(capsys, ["upscale", src, "-o", str(out), "--scale", "3", "--model", "espcn",
-                                    "--weights", str(w), "--tile", "8"])
+                                    "--weights", str(w), "--tile", "8"] + (["--self-ensemble"] if ensemble else []))
     assert code == 0 and "wrote" in stdout
     got = sr.read_image(out)
-    ref = sr.upscale_image(sr.read_image(src), 3, sr.load_weights(w, "espcn", 3), "espcn")
+    ref = sr.upscale_image(sr.read_image(src), 3, sr.load_weights(w, "espcn", 3), "espcn", self_ensemble=ensemble)
     assert got.dtype == ref.dtype == np.uint8 and got.shape == (60, 78, 3)
     assert np.array_equal(got, ref)
     assert sorted(p.name for p in out.parent.iterdir()) == ["out.png"]      # no temporary files left
@@ -316,10 +335,11 @@ def test_eval_sr_cli_writes_table_and_comparison(tmp_path, capsys):
     we = sr.save_weights(small("espcn", 3, dtype="float32"), tmp_path / "e.npz", "espcn", 3)
     out = tmp_path / "eval"
     code, stdout, _ = _run(capsys, ["eval-sr", "--dataset", str(data), "--out", str(out), "--scale", "3",
-                                    "--srcnn-weights", str(ws), "--espcn-weights", str(we), "--crop", "24"])
+                                    "--srcnn-weights", str(ws), "--espcn-weights", str(we), "--crop", "24",
+                                    "--self-ensemble"])
     assert code == 0
     table = (out / "table.md").read_text()
-    for m in ("nearest", "bilinear", "bicubic", "SRCNN", "ESPCN"):
+    for m in ("nearest", "bilinear", "bicubic", "SRCNN", "ESPCN", "SRCNN x8", "ESPCN x8"):
         assert f"| {m} |" in table and f"| {m} |" in stdout
     rows, _ = sr.evaluate([(f"img{i}", sr.read_image(data / f"img{i}.png")) for i in range(2)], 3, {})
     bic = np.mean([r["psnr"] for r in rows if r["method"] == "bicubic"])

@@ -34,7 +34,7 @@ def run(args):
     rows, outputs = [], {}
     bar = progress(len(images), f"eval x{scale}", unit="image")
     for name, img in images:
-        r, o = sr.evaluate([(name, img)], scale, models, tile=args.tile)
+        r, o = sr.evaluate([(name, img)], scale, models, tile=args.tile, self_ensemble=args.self_ensemble)
         rows += r
         outputs.update(o)
         bar.update(1)
@@ -66,6 +66,8 @@ def register(sub):
     p.add_argument("--srcnn-weights", default=None, help="SRCNN weights (default: shipped; 'none' to skip)")
     p.add_argument("--espcn-weights", default=None, help="ESPCN weights (default: shipped; 'none' to skip)")
     p.add_argument("--tile", type=int, default=256, help="inference tile size in input pixels (0: none)")
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="also score each network averaged over the 8 flips/rotations (rows '<model> x8')")
     p.add_argument("--crop", type=int, default=96, help="size of the compared crop in HR pixels")
     p.add_argument("--crops", type=int, default=4, help="at most this many images in comparison.png")
     add_common_args(p)

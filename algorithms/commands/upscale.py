@@ -38,8 +38,10 @@ def run(args):
     image = sr.read_image(args.input)
     h, w = image.shape[:2]
     status(f"upscaling {args.input} ({w}x{h}) x{scale} with {args.model} on {args.backend}"
-           + (f", tiles of {args.tile}px" if args.tile and max(h, w) > args.tile else ""))
-    out = sr.upscale_image(image, scale, model, args.model, tile=args.tile, desc=f"{args.model} x{scale}")
+           + (f", tiles of {args.tile}px" if args.tile and max(h, w) > args.tile else "")
+           + (", x8 self-ensemble" if args.self_ensemble else ""))
+    out = sr.upscale_image(image, scale, model, args.model, tile=args.tile, desc=f"{args.model} x{scale}",
+                           self_ensemble=args.self_ensemble)
     sr.write_image(args.output, out)
     print(f"wrote {args.output} ({out.shape[1]}x{out.shape[0]})")
     return 0
@@ -58,5 +60,7 @@ def register(sub):
                    help="weights .npz (default: the shipped minicnn/weights/<model>_x<scale>.npz)")
     p.add_argument("--tile", type=int, default=256,
                    help="tile size in input pixels (0: the whole image in one pass)")
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="average the network over the 8 flips/rotations of the input (8x slower, a little sharper)")
     add_common_args(p)
     p.set_defaults(func=run)
