@@ -155,8 +155,8 @@ def test_routes_really_differ():
 
 def _force_shifted(mp, block_bytes=None):
     """Route every stride-1, one-group conv (forward, input- and weight-gradient) through _shifted."""
-    mp.setattr(_im2col, "_shifted_is_cheaper", lambda c_in, c_out: True)
-    mp.setattr(_im2col, "_shifted_grad_is_cheaper", lambda c_in, c_out, n: True)
+    mp.setattr(_im2col, "_shifted_is_cheaper", lambda c_in, c_out, taps: True)
+    mp.setattr(_im2col, "_shifted_grad_is_cheaper", lambda c_in, c_out, taps, n: True)
     if block_bytes is not None:
         mp.setattr(_im2col, "SHIFT_BLOCK_BYTES", block_bytes)
 
@@ -181,12 +181,13 @@ def test_conv_transpose2d_shifted_algorithm_matches_torch(case, seed, dtype, tin
 
 
 def test_shifted_route_is_taken_on_srcnn_and_vgg_layers(monkeypatch):
-    """The rule sends SRCNN's 64->32 5x5 layer and VGG's 64/128-channel layers to _shifted (not
-    256+ channels or thin inputs), and a realistic case gives torch's numbers through it."""
-    assert _im2col._shifted_is_cheaper(64, 32) and _im2col._shifted_is_cheaper(128, 64)
-    assert _im2col._shifted_is_cheaper(64, 64) and not _im2col._shifted_is_cheaper(256, 256)
-    assert not _im2col._shifted_is_cheaper(32, 64) and not _im2col._shifted_is_cheaper(1, 64)
-    assert _im2col._shifted_grad_is_cheaper(64, 32, 16) and not _im2col._shifted_grad_is_cheaper(64, 32, 1)
+    """The rule sends SRCNN's 64->32 5x5 layer to _shifted (not 3x3 VGG layers, 256+ channels or
+    thin inputs), and a realistic case gives torch's numbers through it."""
+    assert _im2col._shifted_is_cheaper(64, 32, 25) and _im2col._shifted_is_cheaper(128, 64, 25)
+    assert not _im2col._shifted_is_cheaper(64, 64, 9) and not _im2col._shifted_is_cheaper(256, 256, 25)
+    assert not _im2col._shifted_is_cheaper(32, 64, 25) and not _im2col._shifted_is_cheaper(1, 64, 81)
+    assert _im2col._shifted_grad_is_cheaper(64, 32, 25, 16) and not _im2col._shifted_grad_is_cheaper(64, 32, 25, 1)
+    assert not _im2col._shifted_grad_is_cheaper(256, 256, 9, 8)
     calls = []
     for name in ("_shifted", "_shifted_weight_grad"):
         real = getattr(_im2col, name)

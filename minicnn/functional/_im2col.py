@@ -24,8 +24,8 @@ the padded input flattened per channel, tap (i, j) of the kernel reads the input
 by a constant flat offset, so the conv is a sum of GEMMs over contiguous slices (one per
 kernel row, its kw taps stacked in the GEMM's rows) plus shifted adds, in cache-sized
 blocks. It saves im2col's copy of C*kh*kw values per pixel, which dominates when C is
-moderate (64-128 channels, SRCNN's 5x5 layer); ``_shifted_weight_grad`` is its weight
-gradient, one GEMM per tap with the batch folded into the pixel axis.
+moderate (64-128 channels) and the kernel large (SRCNN's 64->32 5x5 layer); ``_shifted_weight_grad``
+is its weight gradient, one GEMM per tap with the batch folded into the pixel axis.
 
 With stride 1 each algorithm can compute the other's result with the kernel flipped
 in space and its in/out channels swapped (``flip_swap``). ``conv`` and
@@ -273,19 +273,21 @@ def _shifted_weight_grad(x, g, w_shape, pads, dilation):
     return xp.ascontiguousarray(acc.reshape(kh, kw, O, C).transpose(2, 3, 0, 1))
 
 
-def _shifted_is_cheaper(c_in, c_out, n=1):
-    """Whether ``_shifted`` beats im2col (gather or scatter) for a stride-1, one-group conv.
-    Measured (1 and 2 threads, float32, VGG and SRCNN/RED-Net layers): it wins when the GEMM
-    inner dimension C is 64-128 and no smaller than the output channels (64->64 @256 1.2x,
-    128->64 @256 1.25x, SRCNN's 64->32 5x5 @512 1.4-1.6x), loses when C is 32 (the GEMM is
-    too thin) or >= 256 (im2col's K = 9C GEMM runs near peak and its copy is cheap beside it)."""
-    return 64 <= c_in <= 128 and c_out <= c_in
+def _shifted_is_cheaper(c_in, c_out, taps):
+    """Whether ``_shifted`` beats im2col (gather or scatter) for a stride-1, one-group conv with
+    ``taps`` = kh*kw. Measured A/B through the whole stack (2 BLAS threads, float32): SRCNN's
+    64->32 5x5 layer at 512x512 runs 1.4-1.6x faster (SRCNN x2 inference 413 -> 272 ms), but
+    for 3x3 kernels the results scattered around parity run to run (64->64 @256: 1.2x faster
+    in isolation, 1.3x slower inside a network), so 3x3 layers keep im2col. Thin GEMMs (C < 64)
+    and deep layers (C >= 256, where im2col's K = 9C GEMM runs near peak) lose."""
+    return taps >= 25 and 64 <= c_in <= 128 and c_out <= c_in
 
 
-def _shifted_grad_is_cheaper(c_in, c_out, n):
-    """For the weight gradient it wins on batches (the batch joins the inner dimension; 64->64
-    @40 batch 16: 1.3x, 64->32 5x5 @48 batch 16: 1.45x) and ties or loses for one large image."""
-    return n > 1 and c_in >= 32 and c_out >= 32
+def _shifted_grad_is_cheaper(c_in, c_out, taps, n):
+    """For the weight gradient: on batches of small images with 5x5 kernels the batch folds into
+    the GEMM's inner dimension (SRCNN 64->32 5x5 @48 batch 16: 1.45x in isolation); measured
+    slower for 256-channel 3x3 layers at batch 8, so the same bounds as the forward apply."""
+    return n > 1 and taps >= 25 and 32 <= c_in <= 128 and 32 <= c_out <= 128
 
 
 def _gather_is_cheaper(c_src, c_dst):
@@ -304,7 +306,7 @@ def conv(x, w, stride, pads, dilation, groups):
     conv2d's forward and conv_transpose2d's input-gradient.
     """
     O, Cg, kh, kw = w.shape
-    if tuple(stride) == (1, 1) and groups == 1 and _shifted_is_cheaper(Cg, O):
+    if tuple(stride) == (1, 1) and groups == 1 and _shifted_is_cheaper(Cg, O, kh * kw):
         return _shifted(x, w, pads, dilation)
     if tuple(stride) == (1, 1) and not _gather_is_cheaper(Cg, O // groups):
         (dh, dw), (pt, pb, pl, pr) = dilation, pads
@@ -326,7 +328,7 @@ def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
         Hy, Wy = y.shape[2:]
         et, el = dh * (kh - 1) - pt, dw * (kw - 1) - pl
         pads = (et, Hout + dh * (kh - 1) - Hy - et, el, Wout + dw * (kw - 1) - Wy - el)
-        if groups == 1 and _shifted_is_cheaper(O, Cg):
+        if groups == 1 and _shifted_is_cheaper(O, Cg, kh * kw):
             return _shifted(y, flip_swap(w, 1), pads, dilation)
         if _gather_is_cheaper(O // groups, Cg):
             return _gather(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
@@ -357,7 +359,7 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     taken as cols @ g^T (K x Og) when K >= Og, else as g @ cols^T (Og x K).
     """
     O, Cg, kh, kw = w_shape
-    if tuple(stride) == (1, 1) and groups == 1 and _shifted_grad_is_cheaper(Cg, O, x.shape[0]):
+    if tuple(stride) == (1, 1) and groups == 1 and _shifted_grad_is_cheaper(Cg, O, kh * kw, x.shape[0]):
         return _shifted_weight_grad(x, g, w_shape, pads, dilation)
     xp = backend.array_module(x, g)
     xpad = pad_or_crop(x, pads)
