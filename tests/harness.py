@@ -96,3 +96,17 @@ def gradcheck(mc_fn, inputs, grad=None, **kw):
     grad = grad if grad is not None else [np.asarray(x).dtype.kind == "f" for x in inputs]
     tensors = [mc_tensor(x, np.float64, g) for x, g in zip(inputs, grad)]
     return minicnn.gradcheck(mc_fn, tensors, **kw)
+
+
+def train_losses(model, loss_fn, batches, optimizer, scheduler=None):
+    """Run one optimizer step per (x, y) numpy batch; the losses, for comparing with a torch twin's loop."""
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = loss_fn(model, minicnn.tensor(x), minicnn.tensor(y))
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+    return losses

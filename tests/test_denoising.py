@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-import minicnn
 from algorithms import denoising as D
 from algorithms.cli import main as cli_main
 from algorithms.common.metrics import psnr
 from reference import denoising as R
 from reference.models.rednet import REDNet as THREDNet
+from tests.harness import train_losses
 
 
 def small_model(depth=4, channels=1, features=6, seed=0, dtype="float64"):
@@ -194,14 +194,7 @@ def test_training_matches_torch_for_a_few_steps():
     batches = [s.draw_numpy(gen) for _ in range(4)]
     opt = Adam(m.parameters(), lr=1e-2)
     sched = CosineAnnealingLR(opt, T_max=4, eta_min=1e-4)
-    ours = []
-    for x, y in batches:
-        opt.zero_grad()
-        loss = D.mse_loss(m, minicnn.tensor(x), minicnn.tensor(y))
-        loss.backward()
-        opt.step()
-        sched.step()
-        ours.append(loss.item())
+    ours = train_losses(m, D.mse_loss, batches, opt, sched)
     theirs = R.train_steps(t, [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches], lr=1e-2,
                            lr_min=1e-4)
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)

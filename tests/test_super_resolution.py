@@ -16,7 +16,7 @@ import minicnn
 from algorithms import super_resolution as sr
 from algorithms.cli import main as cli_main
 from reference import super_resolution as R
-from tests.harness import assert_close
+from tests.harness import assert_close, train_losses
 
 TOL = {"float64": (1e-9, 1e-12), "float32": (1e-4, 1e-5)}
 
@@ -184,13 +184,7 @@ def test_training_steps_match_twin_adam():
         gen = np.random.default_rng(0)
         batches = [tuple(a[:, None] for a in sampler.draw_numpy(gen, 3)) for _ in range(3)]
         opt = minicnn.optim.Adam(m.parameters(), lr=1e-3)
-        losses = []
-        for x, y in batches:
-            opt.zero_grad()
-            loss = sr.mse_loss(m, minicnn.tensor(x), minicnn.tensor(y))
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
+        losses = train_losses(m, sr.mse_loss, batches, opt)
         ref = R.train_steps(t, batches, lr=1e-3)
         np.testing.assert_allclose(losses, ref, rtol=1e-10)
         for (name, p), (_, q) in zip(m.named_parameters(), t.named_parameters()):
@@ -343,7 +337,7 @@ def test_eval_sr_cli_writes_table_and_comparison(tmp_path, capsys):
         assert f"| {m} |" in table and f"| {m} |" in stdout
     rows, _ = sr.evaluate([(f"img{i}", sr.read_image(data / f"img{i}.png")) for i in range(2)], 3, {})
     bic = np.mean([r["psnr"] for r in rows if r["method"] == "bicubic"])
-    assert f"| bicubic | " in table and f"{bic:.2f} / " in table
+    assert "| bicubic | " in table and f"{bic:.2f} / " in table
     from PIL import Image
     with Image.open(out / "comparison.png") as im:
         assert im.size[0] > 400 and im.size[1] > 150

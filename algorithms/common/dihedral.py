@@ -37,5 +37,5 @@ def ensemble(fn, x):
     acc = None
     for t in range(8):
         y = untransform(np.asarray(fn(np.ascontiguousarray(transform(x, t))), dtype=np.float64), t)
-        acc = y.copy() if acc is None else acc + y
+        acc = y if acc is None else acc + y
     return acc / 8.0
