@@ -66,6 +66,37 @@ def test_max_pool2d_matches_torch_values_gradients_indices(case, seed, dtype, ti
 
 
 @settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 2), c=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9),
+       k=st.tuples(st.integers(1, 3), st.integers(1, 3)), ceil=st.booleans(), seed=S.seeds, dtype=S.dtypes,
+       ties=st.booleans())
+def test_max_pool2d_tiling_windows_route_gradients_like_torch(n, c, h, w, k, ceil, seed, dtype, ties):
+    """stride = kernel, no padding (VGG's pools): the forward keeps no argmax and the backward
+    finds the first maximum of each window itself; ties (ReLU zeros) must go where torch sends them."""
+    assume(h >= k[0] and w >= k[1])
+    x = S.array(seed, (n, c, h, w))
+    if ties:
+        x = np.round(x) * (x > 0)   # many equal values, as after a ReLU
+    kw = dict(kernel_size=k, stride=k, ceil_mode=ceil)
+    compare(lambda t: MF.max_pool2d(t, **kw), lambda t: R.max_pool2d(t, **kw), [x], dtype=dtype,
+            what=f"max_pool2d {x.shape} {kw}")
+
+
+def test_max_pool2d_tiling_windows_with_nan_and_infinite_gradients_follow_torch():
+    x = np.round(S.array(3, (1, 2, 6, 6))) * 0
+    x[0, 1, 1, 1] = x[0, 1, 3, 4] = np.nan
+    x[0, 0, :2, :2] = -np.inf
+    for g_fill in (1.0, np.inf):
+        mt, tt = minicnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        mo, to = MF.max_pool2d(mt, 2), R.max_pool2d(tt, 2)
+        np.testing.assert_array_equal(mo.detach().numpy(), to.detach().numpy())
+        g = np.full(mo.shape, g_fill)
+        g[0, 0, 1, 1] = 2.0
+        mo.backward(minicnn.tensor(g))
+        to.backward(torch.tensor(g))
+        np.testing.assert_array_equal(mt.grad.numpy(), tt.grad.numpy())
+
+
+@settings(max_examples=40, deadline=None)
 @given(case=pool_cases(dilation=False), seed=S.seeds, dtype=S.dtypes, cip=st.booleans(),
        div=st.one_of(st.none(), st.integers(-3, 7).filter(lambda v: v != 0)))
 def test_avg_pool2d_matches_torch(case, seed, dtype, cip, div):
