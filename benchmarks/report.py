@@ -140,7 +140,9 @@ def summary_lines(data) -> list[str]:
         f"- backends run: {', '.join(used)}" + (f"; skipped: {'; '.join(skipped)}" if skipped else ""),
         f"- timing: {cfg.get('warmup')} warm-up call(s), then "
         f"{cfg.get('repeats') if cfg.get('min_repeats') == cfg.get('repeats') else str(cfg.get('min_repeats')) + '-' + str(cfg.get('repeats'))} timed "
-        f"calls per backend (fewer for slow cases, within {cfg.get('budget')} s), minicnn and torch taking turns; "
+        f"calls per backend (fewer for slow cases, within {cfg.get('budget')} s"
+        + (f"; up to {cfg['max_repeats']} for fast ones" if cfg.get("max_repeats", 0) > (cfg.get("repeats") or 0)
+           else "") + "), minicnn and torch taking turns; "
         "median ±spread, spread = (max - min) / median",
         ("- clock: the process's CPU time (`--clock cpu`, one thread per library: what a call takes when it has "
          "a core to itself, steadier than the wall clock on a busy machine; wall-clock medians are in the JSON); "

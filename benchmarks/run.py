@@ -19,7 +19,9 @@ How each number is taken (in this process, case after case):
   CPU time, which on a busy machine is the steadier estimate of the idle-machine wall time;
   both are in the JSON. GPU cases and the subprocess cases always use the wall clock;
 * the number of timed calls is ``repeats``, fewer (not under ``min_repeats``) when a call is
-  slow enough that ``repeats`` would exceed the per-case ``budget`` seconds;
+  slow enough that ``repeats`` would exceed the per-case ``budget`` seconds, more (up to
+  ``max_repeats``) when a call is so fast that the extra calls take under ``EXTRA_SECONDS``:
+  a call of a few milliseconds is the one a stray interruption distorts most;
 * median, min, max and spread = (max - min) / median are reported; ratios are of medians;
 * GPU backends: the device is synchronised (``minicnn.backend.synchronize`` / 
   ``torch.cuda.synchronize``) after every call, before the clock is read;
@@ -55,6 +57,7 @@ OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _REMOVED_ENV = "MINICNN_BENCH_REMOVED_ENV"
 SCHEMA = 1
+EXTRA_SECONDS = 2.0     # per backend and case: the most that the extra calls of fast cases may take
 
 
 # --- the environment -------------------------------------------------------------------------------
@@ -337,9 +340,7 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
                 del group[b]
         if not group:
             continue
-        repeats = cfg.repeats
-        if slowest > 0:
-            repeats = max(cfg.min_repeats, min(cfg.repeats, int(cfg.budget / slowest)))
+        repeats = timed_calls(cfg, slowest)
         try:
             timings = time_turns(group, repeats=repeats, sync=sync)
         except Exception as exc:  # noqa: BLE001
@@ -386,6 +387,16 @@ def _finish(rec, peak_gflops):
 
 # --- the run ----------------------------------------------------------------------------------------
 
+def timed_calls(cfg, slowest):
+    """How many timed calls a case gets when its slowest untimed call took ``slowest`` seconds:
+    ``repeats``; fewer (not under ``min_repeats``) to stay within ``budget``; more (up to
+    ``max_repeats``) while the extra calls take under ``EXTRA_SECONDS``."""
+    if slowest <= 0:
+        return cfg.repeats
+    n = max(cfg.min_repeats, min(cfg.repeats, int(cfg.budget / slowest)))
+    return max(n, min(cfg.max_repeats, int(EXTRA_SECONDS / slowest)))
+
+
 class Config:
     def __init__(self, preset, args):
         from benchmarks.cases import PRESETS
@@ -393,6 +404,8 @@ class Config:
         self.preset = preset
         self.repeats = args.repeats or p["repeats"]
         self.min_repeats = min(self.repeats, args.min_repeats or p["min_repeats"])
+        # an explicit --repeats is the number of calls unless --max-repeats says otherwise
+        self.max_repeats = max(self.repeats, args.max_repeats or (self.repeats if args.repeats else p["max_repeats"]))
         self.warmup = p["warmup"] if args.warmup is None else args.warmup
         self.budget = args.budget if args.budget is not None else p["budget"]
         self.peak_n = args.peak_n or p["peak_n"]
@@ -439,6 +452,8 @@ def parse_args(argv=None):
                                                 "(default: their own defaults)")
     ap.add_argument("--repeats", type=int, help="timed calls per backend and case (default 3 quick, 5 full)")
     ap.add_argument("--min-repeats", type=int, help="never fewer timed calls than this (default 2 quick, 3 full)")
+    ap.add_argument("--max-repeats", type=int, help="fast cases get up to this many timed calls while they take "
+                                                    f"under {EXTRA_SECONDS:g} s (default 9 quick, 25 full)")
     ap.add_argument("--warmup", type=int, help="untimed calls first (default 1)")
     ap.add_argument("--budget", type=float, help="seconds of timed calls per backend and case; slow cases get "
                                                   "fewer repeats (default 3 quick, 30 full)")
@@ -460,7 +475,7 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     if args.clock == "cpu" and args.threads != 1:
         ap.error("--clock cpu needs --threads 1 (with several threads the CPU time adds up the threads' time)")
-    for k in ("repeats", "min_repeats", "threads", "peak_n"):
+    for k in ("repeats", "min_repeats", "max_repeats", "threads", "peak_n"):
         v = getattr(args, k)
         if v is not None and v < 1:
             ap.error(f"--{k.replace('_', '-')} must be a positive integer, got {v}")

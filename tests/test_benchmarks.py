@@ -45,6 +45,20 @@ def tiny_run(tmp_path_factory):
     return out, data
 
 
+def test_fast_cases_get_more_timed_calls_and_slow_ones_fewer():
+    cfg = run.Config("full", run.parse_args(["--preset", "full"]))
+    assert (cfg.repeats, cfg.min_repeats, cfg.max_repeats, cfg.budget) == (5, 3, 25, 30.0)
+    assert run.timed_calls(cfg, 0.001) == 25          # capped at max_repeats
+    assert run.timed_calls(cfg, 0.1) == 20            # 2 s of extra calls
+    assert run.timed_calls(cfg, 1.0) == 5             # repeats
+    assert run.timed_calls(cfg, 8.0) == 3             # 30 s budget
+    assert run.timed_calls(cfg, 60.0) == 3            # never under min_repeats
+    explicit = run.Config("full", run.parse_args(["--preset", "full", "--repeats", "4"]))
+    assert run.timed_calls(explicit, 0.001) == 4      # an explicit --repeats is the count
+    both = run.Config("full", run.parse_args(["--preset", "full", "--repeats", "4", "--max-repeats", "7"]))
+    assert run.timed_calls(both, 0.001) == 7
+
+
 def test_json_record(tiny_run):
     out, returned = tiny_run
     data = json.loads((out / "tiny.json").read_text())
