@@ -417,6 +417,15 @@ class SRConfig:
     resume: bool = False
     plot: str | None = None
     val_crop: int = 144              # validation on the central crop (HR pixels) of each image
+    loss_border: int = 0             # HR pixels on each side of a patch left out of the loss
+
+
+def check_loss_border(border, patch):
+    """The loss needs at least one pixel: ``2 * border < patch``."""
+    if isinstance(border, bool) or not isinstance(border, int) or border < 0 or 2 * border >= patch:
+        raise ValueError(f"loss border must be an integer in [0, {(patch - 1) // 2}] for {patch}-pixel patches, "
+                         f"got {border!r}")
+    return border
 
 
 def validation_fn(val_images, kind, scale, crop):
@@ -438,8 +447,18 @@ def validation_fn(val_images, kind, scale, crop):
     return validate, bic
 
 
-def mse_loss(model, x, y):
-    return F.mse_loss(model(x), y)
+def mse_loss(model, x, y, border=0):
+    """MSE over the patch, or over its centre when ``border`` > 0.
+
+    The zero padding of the convolutions makes the outer ``model.radius`` pixels
+    of a patch see a black frame that whole images only show at their edge; with
+    48-pixel patches and SRCNN's 8-pixel radius that is over half the pixels, so
+    leaving a border out of the loss spends the training signal on the interior
+    task (as the papers' unpadded networks do by construction)."""
+    out = model(x)
+    if border:
+        out, y = out[:, :, border:-border, border:-border], y[:, :, border:-border, border:-border]
+    return F.mse_loss(out, y)
 
 
 def train_sr(train_images, val_images, cfg: SRConfig, model=None):
@@ -452,6 +471,7 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
     from minicnn.optim import Adam
     check_model(cfg.kind)
     check_scale(cfg.scale)
+    check_loss_border(cfg.loss_border, cfg.patch)
     if model is None:
         minicnn.manual_seed(cfg.seed)
         model = build_model(cfg.kind, cfg.scale, dtype=cfg.dtype)
@@ -469,7 +489,8 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
     tc = TrainConfig(steps=cfg.steps, checkpoint=cfg.checkpoint, checkpoint_every=cfg.checkpoint_every,
                      validate_every=cfg.validate_every, resume=cfg.resume, plot=cfg.plot, seed=cfg.seed,
                      desc=f"{cfg.kind} x{cfg.scale}")
-    result = train(model, optimizer, lambda gen: sampler.draw(gen, cfg.batch_size), mse_loss, tc,
+    loss = (lambda m, x, y: mse_loss(m, x, y, cfg.loss_border)) if cfg.loss_border else mse_loss
+    result = train(model, optimizer, lambda gen: sampler.draw(gen, cfg.batch_size), loss, tc,
                    scheduler=scheduler, validate=validate)
     return model, result, bic
 

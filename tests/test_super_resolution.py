@@ -191,6 +191,25 @@ def test_training_steps_match_twin_adam():
             assert_close(p, q, "float64", f"{kind} {name} after 3 Adam steps", TOL["float64"])
 
 
+def test_loss_border_leaves_the_patch_edges_out_of_the_loss():
+    m = small("srcnn", 2, perturb=True)
+    rng = np.random.default_rng(1)
+    x = minicnn.tensor(rng.random((2, 1, 12, 12)))
+    y = rng.random((2, 1, 12, 12))
+    whole = float(sr.mse_loss(m, x, minicnn.tensor(y)).item())
+    centre = float(sr.mse_loss(m, x, minicnn.tensor(y), border=3).item())
+    with minicnn.no_grad():
+        out = m(x).numpy()
+    assert whole == pytest.approx(np.mean((out - y) ** 2), rel=1e-12)
+    assert centre == pytest.approx(np.mean((out - y)[..., 3:-3, 3:-3] ** 2), rel=1e-12)
+    y[..., :3, :] += 5.0                                  # a change in the border does not move it
+    assert float(sr.mse_loss(m, x, minicnn.tensor(y), border=3).item()) == pytest.approx(centre, rel=1e-12)
+    assert float(sr.mse_loss(m, x, minicnn.tensor(y)).item()) > whole + 1.0
+    x.requires_grad = True
+    sr.mse_loss(m, x, minicnn.tensor(y), border=3).backward()
+    assert np.abs(x.grad.numpy()[..., 5, 5]).min() > 0        # the cropped loss still backpropagates
+
+
 def _cfg(tmp_path, steps, resume=False):
     return sr.SRConfig(kind="espcn", scale=2, steps=steps, batch_size=2, patch=12, lr=1e-3, lr_decay_steps=3,
                        seed=4, dtype="float64", checkpoint=str(tmp_path / "ck.npz"), checkpoint_every=1,
@@ -305,6 +324,9 @@ def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys, ensemble):
     (["train-sr", "--model", "espcn", "--scale", "3", "--init", "{w2}", "--out", "{dir}/w.npz"],
      "trained for scale 2, not 3"),
     (["train-sr", "--init", "{missing}", "--out", "{dir}/w.npz"], "does not exist"),
+    (["train-sr", "--patch", "16", "--loss-border", "8", "--out", "{dir}/w.npz"],
+     r"loss border must be an integer in \[0, 7\] for 16-pixel patches, got 8"),
+    (["train-sr", "--loss-border", "-1", "--out", "{dir}/w.npz"], "loss border must be .* got -1"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, match):
     import re

@@ -17,6 +17,7 @@ def run(args):
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     if args.patch < 2 * scale:
         raise ValueError(f"--patch must be at least {2 * scale} pixels for scale {scale}, got {args.patch}")
+    sr.check_loss_border(args.loss_border, args.patch)
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.lr_decay < 0:
@@ -39,7 +40,7 @@ def run(args):
                       patch=args.patch, lr=args.lr, lr_decay_steps=args.lr_decay, seed=args.seed,
                       backend=args.backend, dtype=args.dtype, checkpoint=checkpoint,
                       checkpoint_every=args.checkpoint_every, validate_every=args.validate_every,
-                      resume=args.resume, plot=plot)
+                      resume=args.resume, plot=plot, loss_border=args.loss_border)
     model, result, bic = sr.train_sr(train_images, val_images, cfg, model=model)
     sr.save_weights(model, out, args.model, scale)
     val = result.history.get("val_psnr") or []
@@ -64,6 +65,9 @@ def register(sub):
     p.add_argument("--steps", type=int, default=2000, help="optimisation steps")
     p.add_argument("--batch-size", type=int, default=16, help="patches per step")
     p.add_argument("--patch", type=int, default=48, help="patch size in high-resolution pixels")
+    p.add_argument("--loss-border", type=int, default=0,
+                   help="leave this many pixels on each side of a patch out of the loss (e.g. 8, SRCNN's "
+                        "receptive-field radius, so the loss never sees the zero padding)")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam learning rate (default: 1e-4 for srcnn, whose ReLUs die at 1e-3; 1e-3 for espcn)")
     p.add_argument("--lr-decay", type=int, default=0,
