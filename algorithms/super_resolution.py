@@ -418,6 +418,26 @@ class SRConfig:
     plot: str | None = None
     val_crop: int = 144              # validation on the central crop (HR pixels) of each image
     loss_border: int = 0             # HR pixels on each side of a patch left out of the loss
+    rescale: tuple = ()              # factors < 1: downscaled copies of the training images join them
+
+
+def check_rescale(factors):
+    factors = tuple(factors)
+    for f in factors:
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.1 <= f < 1:
+            raise ValueError(f"rescale factors must be numbers in [0.1, 1), got {f!r}")
+    return factors
+
+
+def rescaled_copies(images, factors):
+    """The images followed by their copies downscaled by each factor (MATLAB bicubic with
+    antialiasing, rounded to 8 bits like the originals): the scale augmentation of the SR
+    literature. A downscaled photograph is a new photograph of the same scene from further
+    away, with its textures at higher spatial frequencies, so few images give more variety."""
+    out = list(images)
+    for f in check_rescale(factors):
+        out += [to_uint8(imresize(as_float(img), scale=f, axes=(0, 1))) for img in images]
+    return out
 
 
 def check_loss_border(border, patch):
@@ -472,11 +492,13 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
     check_model(cfg.kind)
     check_scale(cfg.scale)
     check_loss_border(cfg.loss_border, cfg.patch)
+    check_rescale(cfg.rescale)
     if model is None:
         minicnn.manual_seed(cfg.seed)
         model = build_model(cfg.kind, cfg.scale, dtype=cfg.dtype)
     model.to(cfg.backend)
-    sampler = PatchSampler(train_images, cfg.kind, cfg.scale, cfg.patch, cfg.dtype, cfg.backend)
+    sampler = PatchSampler(rescaled_copies(train_images, cfg.rescale), cfg.kind, cfg.scale, cfg.patch, cfg.dtype,
+                           cfg.backend)
     validate, bic = (validation_fn(val_images, cfg.kind, cfg.scale, cfg.val_crop) if val_images
                      else (None, float("nan")))
     if val_images:

@@ -191,6 +191,19 @@ def test_training_steps_match_twin_adam():
             assert_close(p, q, "float64", f"{kind} {name} after 3 Adam steps", TOL["float64"])
 
 
+def test_rescaled_copies_follow_the_originals_at_each_factor():
+    grey = sr.to_uint8(smooth_image(40, 50, colour=False))
+    colour = sr.to_uint8(smooth_image(30, 20))
+    out = sr.rescaled_copies([grey, colour], (0.8, 0.5))
+    assert [o.shape for o in out] == [(40, 50), (30, 20, 3), (32, 40), (24, 16, 3), (20, 25), (15, 10, 3)]
+    assert all(o.dtype == np.uint8 for o in out) and out[0] is grey
+    ref = sr.to_uint8(sr.imresize(grey / 255.0, scale=0.5))
+    assert np.array_equal(out[4], ref)
+    # a smooth image keeps its mean brightness within one level
+    assert abs(out[4].mean() - grey.mean()) < 1.0
+    assert sr.rescaled_copies([grey], ()) == [grey]
+
+
 def test_loss_border_leaves_the_patch_edges_out_of_the_loss():
     m = small("srcnn", 2, perturb=True)
     rng = np.random.default_rng(1)
@@ -327,6 +340,8 @@ def test_upscale_cli_writes_the_upscaled_image(tmp_path, capsys, ensemble):
     (["train-sr", "--patch", "16", "--loss-border", "8", "--out", "{dir}/w.npz"],
      r"loss border must be an integer in \[0, 7\] for 16-pixel patches, got 8"),
     (["train-sr", "--loss-border", "-1", "--out", "{dir}/w.npz"], "loss border must be .* got -1"),
+    (["train-sr", "--rescale", "0.8,1.5", "--out", "{dir}/w.npz"], r"rescale factors must be numbers in \[0.1, 1\), got 1.5"),
+    (["train-sr", "--rescale", "half", "--out", "{dir}/w.npz"], "--rescale must be comma-separated numbers"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, argv, match):
     import re

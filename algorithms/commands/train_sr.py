@@ -7,6 +7,13 @@ from pathlib import Path
 from algorithms.commands.upscale import add_common_args, parse_scale
 
 
+def parse_factors(text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"--rescale must be comma-separated numbers in [0.1, 1), got {text!r}") from None
+
+
 def run(args):
     from algorithms import super_resolution as sr
     from algorithms.common.files import check_output_path
@@ -18,6 +25,7 @@ def run(args):
     if args.patch < 2 * scale:
         raise ValueError(f"--patch must be at least {2 * scale} pixels for scale {scale}, got {args.patch}")
     sr.check_loss_border(args.loss_border, args.patch)
+    rescale = sr.check_rescale(parse_factors(args.rescale))
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.lr_decay < 0:
@@ -40,7 +48,8 @@ def run(args):
                       patch=args.patch, lr=args.lr, lr_decay_steps=args.lr_decay, seed=args.seed,
                       backend=args.backend, dtype=args.dtype, checkpoint=checkpoint,
                       checkpoint_every=args.checkpoint_every, validate_every=args.validate_every,
-                      resume=args.resume, plot=plot, loss_border=args.loss_border)
+                      resume=args.resume, plot=plot, loss_border=args.loss_border,
+                      rescale=rescale)
     model, result, bic = sr.train_sr(train_images, val_images, cfg, model=model)
     sr.save_weights(model, out, args.model, scale)
     val = result.history.get("val_psnr") or []
@@ -68,6 +77,9 @@ def register(sub):
     p.add_argument("--loss-border", type=int, default=0,
                    help="leave this many pixels on each side of a patch out of the loss (e.g. 8, SRCNN's "
                         "receptive-field radius, so the loss never sees the zero padding)")
+    p.add_argument("--rescale", default="",
+                   help="comma-separated factors in [0.1, 1): downscaled copies of the training images join them "
+                        "(scale augmentation), e.g. 0.8,0.6")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam learning rate (default: 1e-4 for srcnn, whose ReLUs die at 1e-3; 1e-3 for espcn)")
     p.add_argument("--lr-decay", type=int, default=0,
