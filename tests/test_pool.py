@@ -70,8 +70,8 @@ def test_max_pool2d_matches_torch_values_gradients_indices(case, seed, dtype, ti
        k=st.tuples(st.integers(1, 3), st.integers(1, 3)), ceil=st.booleans(), seed=S.seeds, dtype=S.dtypes,
        ties=st.booleans())
 def test_max_pool2d_tiling_windows_route_gradients_like_torch(n, c, h, w, k, ceil, seed, dtype, ties):
-    """stride = kernel, no padding (VGG's pools): the forward keeps no argmax and the backward
-    finds the first maximum of each window itself; ties (ReLU zeros) must go where torch sends them."""
+    """stride = kernel, no padding (VGG's pools), gradients only (no indices asked): ties, as
+    after a ReLU, must go where torch sends them, to the first maximum of each window."""
     assume(h >= k[0] and w >= k[1])
     x = S.array(seed, (n, c, h, w))
     if ties:

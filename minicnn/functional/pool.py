@@ -140,54 +140,29 @@ def _first_valid_offset(xp, out, s, p, d):
 class MaxPool2d(Function):
     """y[n,c,oh,ow] = max over the window of x (padding reads -inf).
 
-    The gradient goes to the first maximum of each window (strict ``>`` while
-    scanning the window row by row, NaN always wins: torch's rule).
+    Forward keeps, per output, the kernel offset of the first maximum (strict ``>``
+    while scanning the window row by row, NaN always wins: torch's rule).
     dL/dx[n,c,h,w] = sum of g[n,c,oh,ow] over the outputs whose argmax is (h, w):
     for each kernel offset, ``where(argmax == offset, g, 0)`` is added into that
     offset's strided slice (plain assignment when windows cannot overlap).
-
-    Windows that tile the input (stride = kernel, no padding or dilation: VGG's
-    2x2 pools) take a cheaper road: the forward is a running maximum only, and the
-    backward finds each window's first maximum by comparing the offsets' slices with
-    the output in scan order (about a third of the array passes of the general
-    argmax bookkeeping); a NaN output sends such a layer back to the general road.
     """
 
     def forward(self, x, k, s, p, d, out, return_indices):
         xp = backend.array_module(x)
         self.in_shape = x.shape
         x = _as_4d(x)
+        N, C, H, W = x.shape
         self.geom = (k, s, p, d, out)
         frame = _framed(x, p, out, k, s, d, -float("inf"))
         self.frame_shape = frame.shape
-        self.frame = self.karg = None
-        tiles = tuple(k) == tuple(s) and tuple(p) == (0, 0) and tuple(d) == (1, 1) and frame is x
-        if return_indices or (any(self.needs_input_grad) and not tiles):
-            y = self.karg_and_max(frame)
-        else:
-            y = None  # values only: a running maximum (NaN propagates, as in torch)
+        if not return_indices and not any(self.needs_input_grad):
+            best = None  # values only: a running maximum (NaN propagates, as in torch)
             for _, sl in _window_slices(k, s, d, out):
-                y = frame[sl].copy() if y is None else xp.maximum(y, frame[sl], out=y)
-            if any(self.needs_input_grad):
-                self.frame, self.best = frame, y
-        if return_indices:
-            ki, kj = self.karg // k[1], self.karg % k[1]
-            rows = xp.arange(out[0])[:, None] * s[0] - p[0] + ki.astype(xp.int64) * d[0]
-            cols = xp.arange(out[1])[None, :] * s[1] - p[1] + kj.astype(xp.int64) * d[1]
-            idx = rows * x.shape[3] + cols
-            if len(self.in_shape) == 3:
-                return y[0], idx[0]
-            return y, idx
-        return y[0] if len(self.in_shape) == 3 else y
-
-    def karg_and_max(self, frame):
-        """The maximum of each window, and in ``self.karg`` the kernel offset of its first maximum."""
-        xp = backend.array_module(frame)
-        k, s, p, d, out = self.geom
-        N, C = frame.shape[:2]
+                best = frame[sl].copy() if best is None else xp.maximum(best, frame[sl], out=best)
+            return best.reshape(best.shape[1:]) if len(self.in_shape) == 3 else best
         nk = k[0] * k[1]
         idx_dtype = xp.int8 if nk < 128 else xp.int32
-        best = xp.full((N, C) + out, -float("inf"), dtype=frame.dtype)
+        best = xp.full((N, C) + out, -float("inf"), dtype=x.dtype)
         # all -inf windows report their first in-input position, like torch
         first = (_first_valid_offset(xp, out[0], s[0], p[0], d[0])[:, None] * k[1]
                  + _first_valid_offset(xp, out[1], s[1], p[1], d[1])[None, :])
@@ -201,52 +176,26 @@ class MaxPool2d(Function):
             # karg = where(upd, num, karg) without a data-dependent branch (masked copies are slow)
             karg += upd.astype(idx_dtype) * (num - karg)
         self.karg = karg
-        return best
+        y = best
+        if return_indices:
+            ki, kj = karg // k[1], karg % k[1]
+            rows = xp.arange(out[0])[:, None] * s[0] - p[0] + ki.astype(xp.int64) * d[0]
+            cols = xp.arange(out[1])[None, :] * s[1] - p[1] + kj.astype(xp.int64) * d[1]
+            idx = rows * W + cols
+            if len(self.in_shape) == 3:
+                return y[0], idx[0]
+            return y, idx
+        return y[0] if len(self.in_shape) == 3 else y
 
     def backward(self, g):
         if not self.needs_input_grad[0]:
             return (None,) * 7
         xp = backend.array_module(g)
         k, s, p, d, out = self.geom
-        g = g.reshape((self.frame_shape[0], self.frame_shape[1]) + tuple(out))
-        finite = bool(xp.isfinite(g).all())
-        if self.karg is None and not bool(xp.isnan(self.best).any()):
-            gx = self.route_tiles(g, finite)
-        else:
-            if self.karg is None:
-                self.karg_and_max(self.frame)
-            gx = self.route_karg(g, finite)
-        self.frame = self.best = None
-        return (gx.reshape(self.in_shape),) + (None,) * 6
-
-    def route_tiles(self, g, finite):
-        """Non-overlapping windows without padding: offset by offset in scan order, the cells
-        equal to the window's maximum and not claimed by an earlier offset get g."""
-        xp = backend.array_module(g)
-        k, s, p, d, out = self.geom
-        covered = (out[0] * s[0], out[1] * s[1]) == tuple(self.frame_shape[2:])
-        gx = (xp.empty if covered else xp.zeros)(self.frame_shape, dtype=g.dtype)
-        taken = None
-        slices = list(_window_slices(k, s, d, out))
-        for n, (_, sl) in enumerate(slices):
-            hit = self.frame[sl] == self.best
-            if taken is None:
-                taken = hit
-            else:
-                xp.greater(hit, taken, out=hit)  # hit and not taken
-                if n < len(slices) - 1:
-                    taken |= hit
-            if finite:
-                xp.multiply(g, hit, out=gx[sl])
-            else:
-                gx[sl] = xp.where(hit, g, xp.zeros((), dtype=g.dtype))
-        return gx
-
-    def route_karg(self, g, finite):
-        xp = backend.array_module(g)
-        k, s, p, d, out = self.geom
+        g = g.reshape(self.karg.shape)
         gframe = xp.zeros(self.frame_shape, dtype=g.dtype)
         overlap = s[0] < (k[0] - 1) * d[0] + 1 or s[1] < (k[1] - 1) * d[1] + 1
+        finite = bool(xp.isfinite(g).all())
         for num, sl in _window_slices(k, s, d, out):
             hit = self.karg == num
             # g * hit is branch-free (fast); where() keeps inf/NaN gradients off the other cells
@@ -256,7 +205,8 @@ class MaxPool2d(Function):
             else:
                 gframe[sl] = routed
         H, W = self.in_shape[-2:]
-        return gframe[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
+        gx = gframe[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
+        return (gx.reshape(self.in_shape),) + (None,) * 6
 
 
 class AvgPool2d(Function):
