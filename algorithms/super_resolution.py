@@ -433,7 +433,8 @@ def rescaled_copies(images, factors):
     """The images followed by their copies downscaled by each factor (MATLAB bicubic with
     antialiasing, rounded to 8 bits like the originals): the scale augmentation of the SR
     literature. A downscaled photograph is a new photograph of the same scene from further
-    away, with its textures at higher spatial frequencies, so few images give more variety."""
+    away, with its textures at higher spatial frequencies, so few images give more variety
+    (for SRCNN x3 it gave no clear gain on the held-out images: minicnn/weights/README.md)."""
     out = list(images)
     for f in check_rescale(factors):
         out += [to_uint8(imresize(as_float(img), scale=f, axes=(0, 1))) for img in images]
@@ -474,7 +475,8 @@ def mse_loss(model, x, y, border=0):
     of a patch see a black frame that whole images only show at their edge; with
     48-pixel patches and SRCNN's 8-pixel radius that is over half the pixels, so
     leaving a border out of the loss spends the training signal on the interior
-    task (as the papers' unpadded networks do by construction)."""
+    task (as the papers' unpadded networks do by construction). Measured on SRCNN x3
+    (minicnn/weights/README.md) it did not beat longer training with the whole-patch loss."""
     out = model(x)
     if border:
         out, y = out[:, :, border:-border, border:-border], y[:, :, border:-border, border:-border]
