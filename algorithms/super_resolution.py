@@ -31,6 +31,7 @@ for numbers comparable with the papers.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -513,8 +514,8 @@ def train_sr(train_images, val_images, cfg: SRConfig, model=None):
     tc = TrainConfig(steps=cfg.steps, checkpoint=cfg.checkpoint, checkpoint_every=cfg.checkpoint_every,
                      validate_every=cfg.validate_every, resume=cfg.resume, plot=cfg.plot, seed=cfg.seed,
                      desc=f"{cfg.kind} x{cfg.scale}")
-    loss = (lambda m, x, y: mse_loss(m, x, y, cfg.loss_border)) if cfg.loss_border else mse_loss
-    result = train(model, optimizer, lambda gen: sampler.draw(gen, cfg.batch_size), loss, tc,
+    result = train(model, optimizer, lambda gen: sampler.draw(gen, cfg.batch_size),
+                   functools.partial(mse_loss, border=cfg.loss_border), tc,
                    scheduler=scheduler, validate=validate)
     return model, result, bic
 
@@ -537,9 +538,11 @@ def evaluate(images, scale, models, tile=0, self_ensemble=False):
         lr, hr = make_pair(img, scale)
         results = {m: quantize(upscale(lr, scale, m)) for m in BASELINES}
         for label, (kind, model) in models.items():
-            results[label] = quantize(super_resolve_y(model, kind, lr, scale, tile))
-            if self_ensemble:
-                results[label + " x8"] = quantize(super_resolve_y(model, kind, lr, scale, tile, self_ensemble=True))
+            single = super_resolve_y(model, kind, lr, scale, tile)
+            results[label] = quantize(single)
+            if self_ensemble:       # transform 0 of the ensemble is the single pass: not run twice
+                results[label + " x8"] = quantize(dihedral.ensemble(
+                    lambda x, m=model, k=kind: super_resolve_y(m, k, x, scale, tile), lr, first=single))
         for method, out in results.items():
             rows.append({"image": name, "method": method, "psnr": psnr(out, hr, shave=scale),
                          "ssim": ssim(out, hr, shave=scale)})

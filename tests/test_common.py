@@ -110,3 +110,28 @@ def test_dihedral_ensemble_averages_the_undone_outputs():
     got = dihedral.ensemble(lambda v: v + ramp, x)
     # the ramp seen through the 8 transforms averages to its mean, the same everywhere
     assert np.abs(got - (x + ramp.mean())).max() < 1e-12
+
+
+def test_dihedral_ensemble_reuses_a_given_first_pass():
+    rng = np.random.default_rng(1)
+    x = rng.random((5, 5))
+    ramp = np.arange(5.0)
+    calls = []
+
+    def fn(v):
+        calls.append(1)
+        return v + ramp
+    full = dihedral.ensemble(fn, x)
+    assert len(calls) == 8
+    reused = dihedral.ensemble(fn, x, first=x + ramp)
+    assert len(calls) == 15                                   # 7 more: transform 0 was given
+    assert np.abs(reused - full).max() < 1e-15
+
+
+def test_comma_separated_option_values():
+    from algorithms.commands._lists import comma_list, comma_numbers
+    assert comma_list(" a, b,,c ,") == ("a", "b", "c")
+    assert comma_list("") == () and comma_list(None) == ()
+    assert comma_numbers("0.8, 0.6", "--rescale") == (0.8, 0.6)
+    with pytest.raises(ValueError, match=r"--sigmas must be comma-separated numbers, got '15,x'"):
+        comma_numbers("15,x", "--sigmas")

@@ -4,11 +4,9 @@ from __future__ import annotations
 import argparse
 import time
 
+from algorithms.commands._lists import comma_list, comma_numbers
+
 METHODS = ("noisy", "gaussian", "nlm", "bm3d", "rednet-s25", "rednet-blind")
-
-
-def _names(text):
-    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else ()
 
 
 def run(args):
@@ -21,15 +19,12 @@ def run(args):
     from algorithms.common.files import atomic_path, check_input_file, check_output_path
     from algorithms.common.progress import status
 
-    try:
-        sigmas = tuple(float(s) for s in _names(args.sigmas))
-    except ValueError:
-        raise ValueError(f"--sigmas must be comma-separated numbers, got {args.sigmas!r}") from None
+    sigmas = comma_numbers(args.sigmas, "--sigmas")
     if not sigmas:
         raise ValueError("--sigmas is empty")
     for s in sigmas:
         D.check_sigma(s, "--sigmas")
-    methods = _names(args.methods)
+    methods = comma_list(args.methods)
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
         raise ValueError(f"--methods: unknown {', '.join(bad) or '(none given)'}; choose from {', '.join(METHODS)}")
@@ -49,7 +44,7 @@ def run(args):
         if w:
             check_input_file(w, "weights")
 
-    gray = D.load_images(_names(args.images), args.data, "evaluation") if (args.images or args.data) else []
+    gray = D.load_images(comma_list(args.images), args.data, "evaluation") if (args.images or args.data) else []
     color = D.load_images(_names(args.color_images), args.color_data, "colour evaluation") \
         if (args.color_images or args.color_data) else []
     gray = [(n, D.central_crop(D.to_gray(img), crop)) for n, img in gray]

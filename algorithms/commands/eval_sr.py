@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from algorithms.commands._lists import comma_list
 from algorithms.commands.upscale import add_common_args, parse_scale
 
 
@@ -14,7 +15,7 @@ def run(args):
     scale = parse_scale(args.scale)
     if args.tile < 0:
         raise ValueError(f"--tile must be 0 (no tiling) or a positive number of pixels, got {args.tile}")
-    names = [n for n in args.images.split(",") if n] if not args.dataset else None
+    names = comma_list(args.images) if not args.dataset else None
     if args.dataset:
         sr.list_images(args.dataset, "--dataset")          # a missing or empty folder fails before any work
     else:

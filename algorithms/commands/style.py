@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from algorithms.commands._lists import comma_list
 from algorithms.style.options import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 
 EPILOG = """\
@@ -33,7 +34,7 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
 
 def _layers(text):
-    return tuple(v for v in text.replace(" ", ",").split(",") if v)
+    return comma_list(text.replace(" ", ","))
 
 
 def run(args):

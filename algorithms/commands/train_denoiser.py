@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from algorithms.commands._lists import comma_list
+
 
 def run(args):
     from algorithms import denoising as D
@@ -20,7 +22,7 @@ def run(args):
     if blind_max <= 0:
         raise ValueError(f"--sigma-max must be positive, got {args.sigma_max!r}")
     backend.get_backend(args.backend)           # a clear error before any work if cupy is missing
-    names = tuple(n.strip() for n in args.images.split(",") if n.strip()) if args.images else D.TRAIN_IMAGES
+    names = comma_list(args.images) or D.TRAIN_IMAGES
     if args.data:
         D.list_images(args.data, "training")
     else:

@@ -4,14 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from algorithms.commands._lists import comma_list, comma_numbers
 from algorithms.commands.upscale import add_common_args, parse_scale
-
-
-def parse_factors(text):
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"--rescale must be comma-separated numbers in [0.1, 1), got {text!r}") from None
 
 
 def run(args):
@@ -25,7 +19,7 @@ def run(args):
     if args.patch < 2 * scale:
         raise ValueError(f"--patch must be at least {2 * scale} pixels for scale {scale}, got {args.patch}")
     sr.check_loss_border(args.loss_border, args.patch)
-    rescale = sr.check_rescale(parse_factors(args.rescale))
+    rescale = sr.check_rescale(comma_numbers(args.rescale, "--rescale"))
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be positive, got {args.lr}")
     if args.lr_decay < 0:
@@ -39,8 +33,8 @@ def run(args):
     # read before any work, so a wrong file (model, scale, shapes) fails in one line
     model = (sr.load_weights(args.init, args.model, scale, dtype=args.dtype).train() if args.init else None)
     plot = args.plot or str(out.with_suffix("")) + ".curves.png"
-    train_names = [n for n in args.train.split(",") if n] if not args.data else None
-    val_names = [n for n in args.val.split(",") if n] if not args.val_data else None
+    train_names = comma_list(args.train) if not args.data else None
+    val_names = comma_list(args.val) if not args.val_data else None
     train_images = [im for _, im in sr.load_named_images(train_names, args.data, "--data")]
     val_images = ([im for _, im in sr.load_named_images(val_names, args.val_data, "--val-data")]
                   if (val_names or args.val_data) else [])

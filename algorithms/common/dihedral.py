@@ -32,10 +32,14 @@ def per_item(a, t):
     return out
 
 
-def ensemble(fn, x):
-    """The mean of untransform(fn(transform(x, t)), t) over the 8 transforms, as float64."""
+def ensemble(fn, x, first=None):
+    """The mean of untransform(fn(transform(x, t)), t) over the 8 transforms, as float64.
+
+    ``first``: fn(x) when the caller already has it (transform 0 is the identity), so it is
+    not computed again."""
     acc = None
     for t in range(8):
-        y = untransform(np.asarray(fn(np.ascontiguousarray(transform(x, t))), dtype=np.float64), t)
+        y = fn(np.ascontiguousarray(transform(x, t))) if t or first is None else first
+        y = untransform(np.asarray(y, dtype=np.float64), t)
         acc = y if acc is None else acc + y
     return acc / 8.0
