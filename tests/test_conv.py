@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import minicnn
 import minicnn.functional as F
-from minicnn.functional import _im2col
+from minicnn.functional import _im2col, _lowered, _route, _shifted
 import reference.functional.conv as R
 from tests import strategies as S
 from tests.harness import assert_close, compare, gradcheck, mc_tensor
@@ -149,16 +149,61 @@ def test_weight_grad_both_orientations(cin, cout, k):
 
 def test_routes_really_differ():
     """The cases above do reach both algorithms (guards the test against a changed rule)."""
-    assert _im2col._gather_is_cheaper(4, 4) and _im2col._gather_is_cheaper(1, 6)
-    assert not _im2col._gather_is_cheaper(6, 1) and not _im2col._gather_is_cheaper(9, 2)
+    assert _route._gather_is_cheaper(4, 4) and _route._gather_is_cheaper(1, 6)
+    assert not _route._gather_is_cheaper(6, 1) and not _route._gather_is_cheaper(9, 2)
 
 
 def _force_shifted(mp, block_bytes=None):
-    """Route every stride-1, one-group conv (forward, input- and weight-gradient) through _shifted."""
-    mp.setattr(_im2col, "_shifted_is_cheaper", lambda c_in, c_out, taps: True)
-    mp.setattr(_im2col, "_shifted_grad_is_cheaper", lambda c_in, c_out, taps, n: True)
+    """Route every stride-1, one-group conv (forward and input-gradient) through _shifted."""
+    mp.setattr(_route, "_shifted_is_cheaper", lambda c_in, c_out, taps: True)
     if block_bytes is not None:
-        mp.setattr(_im2col, "SHIFT_BLOCK_BYTES", block_bytes)
+        mp.setattr(_shifted, "SHIFT_BLOCK_BYTES", block_bytes)
+
+
+def _force_lowered(mp, tiny_blocks):
+    """Route every conv that kernel-row lowering can take (consecutive kernel rows; stride 1 for
+    the weight gradient) through _lowered, with one output row per block when ``tiny_blocks``."""
+    mp.setattr(_route, "_shifted_is_cheaper", lambda c_in, c_out, taps: False)
+    mp.setattr(_route, "_lowered_is_cheaper", lambda o, w_out, kernel, dilation: dilation[0] == 1)
+    mp.setattr(_route, "_lowered_grad_is_cheaper", lambda c: True)
+    if tiny_blocks:
+        mp.setattr(_im2col, "BLOCK_BYTES", 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases(), seed=S.seeds, dtype=S.dtypes, tiny_blocks=st.booleans())
+def test_conv2d_lowered_algorithm_matches_torch(case, seed, dtype, tiny_blocks):
+    """Kernel-row lowering on hypothesis shapes: strides, groups, padding, width dilation,
+    batch; the overlapping row views must give torch's numbers in every block split."""
+    with pytest.MonkeyPatch.context() as mp:
+        _force_lowered(mp, tiny_blocks)
+        _run_conv(case, seed, dtype)
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=conv_transpose_cases(), seed=S.seeds, dtype=S.dtypes, tiny_blocks=st.booleans())
+def test_conv_transpose2d_lowered_algorithm_matches_torch(case, seed, dtype, tiny_blocks):
+    """conv_transpose2d's forward (stride 1: a lowered conv of the flipped kernel) and gradients."""
+    with pytest.MonkeyPatch.context() as mp:
+        _force_lowered(mp, tiny_blocks)
+        _run_conv_transpose(case, seed, dtype)
+
+
+def test_lowered_route_is_taken_on_wide_vgg_layers(monkeypatch):
+    """The rules send VGG's 64-channel 3x3 layers at 128+ px wide through _lowered (forward,
+    input- and weight-gradient), not narrow rows, few output channels or 1x1 kernels."""
+    assert _route._lowered_is_cheaper(64, 256, (3, 3), (1, 1)) and _route._lowered_is_cheaper(32, 512, (9, 9), (1, 1))
+    assert not _route._lowered_is_cheaper(512, 32, (3, 3), (1, 1)) and not _route._lowered_is_cheaper(1, 512, (5, 5), (1, 1))
+    assert not _route._lowered_is_cheaper(64, 256, (1, 1), (1, 1)) and not _route._lowered_is_cheaper(64, 256, (3, 3), (2, 1))
+    assert _route._lowered_grad_is_cheaper(64) and not _route._lowered_grad_is_cheaper(3)
+    calls = []
+    for name in ("conv", "weight_grad"):
+        real = getattr(_lowered, name)
+        monkeypatch.setattr(_lowered, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    x, w, b = S.array(1, (2, 16, 5, 130)), S.array(2, (32, 16, 3, 3)) * 0.1, S.array(3, (32,))
+    compare(lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: R.conv2d(x, w, b, padding=1),
+            [x, w, b], dtype=np.float32, what="conv2d 16->32 3x3 @5x130")
+    assert calls.count("conv") >= 1 and calls.count("weight_grad") >= 1
 
 
 @settings(max_examples=40, deadline=None)
@@ -183,19 +228,16 @@ def test_conv_transpose2d_shifted_algorithm_matches_torch(case, seed, dtype, tin
 def test_shifted_route_is_taken_on_srcnn_and_vgg_layers(monkeypatch):
     """The rule sends SRCNN's 64->32 5x5 layer to _shifted (not 3x3 VGG layers, 256+ channels or
     thin inputs), and a realistic case gives torch's numbers through it."""
-    assert _im2col._shifted_is_cheaper(64, 32, 25) and _im2col._shifted_is_cheaper(128, 64, 25)
-    assert not _im2col._shifted_is_cheaper(64, 64, 9) and not _im2col._shifted_is_cheaper(256, 256, 25)
-    assert not _im2col._shifted_is_cheaper(32, 64, 25) and not _im2col._shifted_is_cheaper(1, 64, 81)
-    assert _im2col._shifted_grad_is_cheaper(64, 32, 25, 16) and not _im2col._shifted_grad_is_cheaper(64, 32, 25, 1)
-    assert not _im2col._shifted_grad_is_cheaper(256, 256, 9, 8)
+    assert _route._shifted_is_cheaper(64, 32, 25) and _route._shifted_is_cheaper(128, 64, 25)
+    assert not _route._shifted_is_cheaper(64, 64, 9) and not _route._shifted_is_cheaper(256, 256, 25)
+    assert not _route._shifted_is_cheaper(32, 64, 25) and not _route._shifted_is_cheaper(1, 64, 81)
     calls = []
-    for name in ("_shifted", "_shifted_weight_grad"):
-        real = getattr(_im2col, name)
-        monkeypatch.setattr(_im2col, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    real = _shifted.conv
+    monkeypatch.setattr(_shifted, "conv", lambda *a: calls.append("_shifted") or real(*a))
     x, w, b = S.array(1, (2, 64, 13, 11)), S.array(2, (32, 64, 5, 5)) * 0.05, S.array(3, (32,))
     compare(lambda x, w, b: F.conv2d(x, w, b, padding=2), lambda x, w, b: R.conv2d(x, w, b, padding=2),
             [x, w, b], dtype=np.float32, what="conv2d 64->32 5x5 (SRCNN)")
-    assert calls.count("_shifted") >= 1 and calls.count("_shifted_weight_grad") >= 1
+    assert calls.count("_shifted") >= 1
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -268,10 +310,10 @@ def test_adjoint_identity():
 
 # --- gradients nobody asked for are not computed ----------------------------------------------
 
-def _forbid(monkeypatch, name):
+def _forbid(monkeypatch, name, module=_route):
     def fail(*a, **k):
         raise AssertionError(f"{name} was computed although no input needed it")
-    monkeypatch.setattr(_im2col, name, fail)
+    monkeypatch.setattr(module, name, fail)
 
 
 @pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
@@ -393,8 +435,9 @@ CONV_ERRORS = [
 @pytest.mark.parametrize("call,exc,pattern", CONV_ERRORS, ids=range(len(CONV_ERRORS)))
 def test_argument_errors(call, exc, pattern, monkeypatch):
     """Bad arguments fail with a torch-like message, before any array work starts."""
-    for name in ("conv", "conv_transpose", "weight_grad", "im2col"):
+    for name in ("conv", "conv_transpose", "weight_grad"):
         _forbid(monkeypatch, name)
+    _forbid(monkeypatch, "im2col", _im2col)
     with pytest.raises(exc, match=pattern):
         call()
 

@@ -1,4 +1,4 @@
-"""The array machinery behind conv2d and conv_transpose2d: im2col, col2im and their GEMMs.
+"""im2col, col2im and their GEMMs: the general algorithms behind conv2d and conv_transpose2d.
 
 Notation. ``x`` is (N, C, H, W); a conv weight ``w`` is (O, C/G, kh, kw) for G groups,
 stride s, dilation d, and ``xp`` is ``x`` zero-padded by (top, bottom, left, right). The
@@ -19,21 +19,9 @@ Two algorithms compute it, each a batched matrix product (GEMM) plus data moveme
 Both run over blocks of rows (``row_blocks``, ``BLOCK_BYTES``) so the column buffer of
 one block stays bounded and cache-sized; each block is one copy and one GEMM.
 
-A third algorithm, ``_shifted``, needs no column buffer for stride 1 and one group: on
-the padded input flattened per channel, tap (i, j) of the kernel reads the input shifted
-by a constant flat offset, so the conv is a sum of GEMMs over contiguous slices (one per
-kernel row, its kw taps stacked in the GEMM's rows) plus shifted adds, in cache-sized
-blocks. It saves im2col's copy of C*kh*kw values per pixel, which dominates when C is
-moderate (64-128 channels) and the kernel large (SRCNN's 64->32 5x5 layer); ``_shifted_weight_grad``
-is its weight gradient, one GEMM per tap with the batch folded into the pixel axis.
-
 With stride 1 each algorithm can compute the other's result with the kernel flipped
-in space and its in/out channels swapped (``flip_swap``). ``conv`` and
-``conv_transpose`` then pick ``_shifted`` where it was measured faster
-(``_shifted_is_cheaper``), else the one whose column buffer is smaller, gather on a tie
-(see ``_gather_is_cheaper``): e.g. the input-gradient of a 256->256 layer is a gather of
-the output gradient (GEMM inner dimension 256*9 instead of 256), while the input-gradient
-of a 3->64 layer stays a scatter (27 columns per pixel instead of 576).
+in space and its in/out channels swapped (``flip_swap``); ``_route`` picks one per call,
+or one of the two im2col-free algorithms (``_lowered``, ``_shifted``).
 
 The weight gradient is ``g @ cols^T`` with ``cols`` rebuilt block by block from the saved
 input (keeping them from the forward would cost kh*kw times the input's memory per layer).
@@ -42,7 +30,7 @@ from __future__ import annotations
 
 from minicnn import backend
 
-__all__ = ["conv", "conv_transpose", "weight_grad", "flip_swap", "pad_or_crop", "im2col", "row_blocks"]
+__all__ = ["gather", "scatter", "weight_grad", "flip_swap", "pad_or_crop", "im2col", "row_blocks", "out_size"]
 
 
 def out_size(size, kernel, stride, dilation, pad_lo, pad_hi):
@@ -134,7 +122,7 @@ def flip_swap(w, groups):
     return xp.ascontiguousarray(wt).reshape(groups * Cg, O // groups, kh, kw)
 
 
-def _gather(x, w, stride, pads, dilation, groups):
+def gather(x, w, stride, pads, dilation, groups):
     """y = conv of x with w: per row block, im2col + one batched GEMM (G, Og, K) @ (N, G, K, L)."""
     xp = backend.array_module(x, w)
     xpad = pad_or_crop(x, pads)
@@ -152,8 +140,8 @@ def _gather(x, w, stride, pads, dilation, groups):
     return y.reshape(N, O, Ho, Wo)
 
 
-def _scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
-    """The adjoint of ``_gather``: per block of rows of ``y``, one GEMM W^T @ y, then kh*kw
+def scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
+    """The adjoint of ``gather``: per block of rows of ``y``, one GEMM W^T @ y, then kh*kw
     strided adds into the result (col2im).
 
     ``y`` is (N, O, Hy, Wy); the result is (N, C, *out_hw), where output row r is row
@@ -190,151 +178,6 @@ def _scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
     return xp.ascontiguousarray(out)
 
 
-# The column buffer of one block of ``_shifted`` stays under this many bytes, so that the
-# GEMM writes it and the kw adds read it while it is still in the L2 cache.
-SHIFT_BLOCK_BYTES = 4 * 2**20
-
-
-def _shifted(x, w, pads, dilation):
-    """Stride-1, one-group conv of ``x`` with ``w`` (O, C, kh, kw) without im2col: per kernel row i,
-    one GEMM of the (kw*O, C) weight rows with the input shifted by i rows, then kw shifted adds.
-
-    On the zero-padded input flattened per channel (``xf``: (C, N*Hp*Wp), image after image,
-    rows Wp long), output pixel (n, h, w) sits at flat position q = (n*Hp + h)*Wp + w and
-    reads xf[:, q + i*dh*Wp + j*dw] for tap (i, j); so tap row i is one GEMM over a
-    contiguous slice of ``xf`` (no copy), and its kw taps are the kw row groups of the
-    result, each shifted by j*dw. Positions past the right edge of a row or below the last
-    output row of an image are computed and dropped (their inputs wrap into the next row
-    or image). Work goes in blocks of flat positions sized to stay in cache between the
-    GEMM and the adds.
-    """
-    xp = backend.array_module(x, w)
-    xpad = pad_or_crop(x, pads)
-    N, C, Hp, Wp = xpad.shape
-    O, _, kh, kw = w.shape
-    dh, dw = dilation
-    Ho, Wo = _out_hw(xpad, (kh, kw), (1, 1), dilation)
-    if min(N, Ho, Wo) <= 0:
-        return xp.zeros((N, O, max(Ho, 0), max(Wo, 0)), dtype=x.dtype)
-    # (C, N*Hp*Wp): a view for one image, one copy of the input for a batch
-    xf = (xpad[0] if N == 1 else xp.ascontiguousarray(xpad.transpose(1, 0, 2, 3))).reshape(C, N * Hp * Wp)
-    y = xp.empty((O, N * Hp * Wp), dtype=x.dtype)
-    span = dw * (kw - 1)
-    total = ((N - 1) * Hp + Ho - 1) * Wp + Wo     # flat positions up to the last output pixel
-    rows = [xp.ascontiguousarray(w[:, :, i].transpose(2, 0, 1)).reshape(kw * O, C) for i in range(kh)]
-    step = max(Wo, SHIFT_BLOCK_BYTES // (x.itemsize * kw * O) - span)
-    work = xp.empty(kw * O * (min(step, total) + span), dtype=x.dtype)
-    for q0 in range(0, total, step):
-        q1 = min(total, q0 + step)
-        n, acc = q1 - q0, y[:, q0:q1]
-        out = work[:kw * O * (n + span)].reshape(kw * O, n + span)    # contiguous, as BLAS wants
-        for i in range(kh):
-            src = xf[:, q0 + i * dh * Wp:q1 + i * dh * Wp + span]
-            part = xp.matmul(rows[i], src, out=out).reshape(kw, O, n + span)
-            for j in range(kw):
-                tap = part[j, :, j * dw:j * dw + n]
-                if i == j == 0:
-                    acc[...] = tap
-                else:
-                    acc += tap
-    out = y.reshape(O, N, Hp, Wp)[:, :, :Ho, :Wo]
-    return xp.ascontiguousarray(out[:, 0][None] if N == 1 else out.transpose(1, 0, 2, 3))
-
-
-def _shifted_weight_grad(x, g, w_shape, pads, dilation):
-    """dL/dw of ``_shifted``'s conv without im2col: dw[:, :, i, j] = gz @ xf[:, shifted by tap (i, j)]^T.
-
-    ``gz`` is the output gradient laid on the same flat (N*Hp*Wp) grid as the input, zero at
-    the dropped positions, so every tap is one GEMM of two contiguous slices with the long
-    pixel axis as the inner dimension, and the batch is folded into it. Blocks of flat
-    positions keep both slices in cache across the kh*kw taps.
-    """
-    xp = backend.array_module(x, g)
-    xpad = pad_or_crop(x, pads)
-    N, C, Hp, Wp = xpad.shape
-    O, _, kh, kw = w_shape
-    dh, dw = dilation
-    Ho, Wo = _out_hw(xpad, (kh, kw), (1, 1), dilation)
-    if min(N, Ho, Wo) <= 0:
-        return xp.zeros(w_shape, dtype=x.dtype)
-    xf = (xpad[0] if N == 1 else xp.ascontiguousarray(xpad.transpose(1, 0, 2, 3))).reshape(C, N * Hp * Wp)
-    gz = xp.zeros((O, N, Hp, Wp), dtype=g.dtype)
-    gz[:, :, :Ho, :Wo] = g.transpose(1, 0, 2, 3)
-    gz = gz.reshape(O, N * Hp * Wp)
-    total = ((N - 1) * Hp + Ho - 1) * Wp + Wo
-    taps = [(i * kw + j, i * dh * Wp + j * dw) for i in range(kh) for j in range(kw)]
-    acc = xp.zeros((kh * kw, O, C), dtype=x.dtype)
-    part = xp.empty((O, C), dtype=x.dtype)
-    step = max(Wo, SHIFT_BLOCK_BYTES // (2 * x.itemsize * (O + C)))
-    for q0 in range(0, total, step):
-        q1 = min(total, q0 + step)
-        for t, off in taps:
-            acc[t] += xp.matmul(gz[:, q0:q1], xf[:, q0 + off:q1 + off].T, out=part)
-    return xp.ascontiguousarray(acc.reshape(kh, kw, O, C).transpose(2, 3, 0, 1))
-
-
-def _shifted_is_cheaper(c_in, c_out, taps):
-    """Whether ``_shifted`` beats im2col (gather or scatter) for a stride-1, one-group conv with
-    ``taps`` = kh*kw. Measured A/B through the whole stack (2 BLAS threads, float32): SRCNN's
-    64->32 5x5 layer at 512x512 runs 1.4-1.6x faster (SRCNN x2 inference 413 -> 272 ms), but
-    for 3x3 kernels the results scattered around parity run to run (64->64 @256: 1.2x faster
-    in isolation, 1.3x slower inside a network), so 3x3 layers keep im2col. Thin GEMMs (C < 64)
-    and deep layers (C >= 256, where im2col's K = 9C GEMM runs near peak) lose."""
-    return taps >= 25 and 64 <= c_in <= 128 and c_out <= c_in
-
-
-def _shifted_grad_is_cheaper(c_in, c_out, taps, n):
-    """For the weight gradient: on batches of small images with 5x5 kernels the batch folds into
-    the GEMM's inner dimension (SRCNN 64->32 5x5 @48 batch 16: 1.45x in isolation); measured
-    slower for 256-channel 3x3 layers at batch 8, so the same bounds as the forward apply."""
-    return n > 1 and taps >= 25 and 32 <= c_in <= 128 and 32 <= c_out <= 128
-
-
-def _gather_is_cheaper(c_src, c_dst):
-    """For stride 1, per group: gather copies c_src*kh*kw values per output pixel into cols,
-    scatter writes c_dst*kh*kw per input pixel from its GEMM and adds them back. Measured on
-    VGG-like layers (single-threaded, to leave out noise): gather wins or ties for equal
-    channel counts (its GEMM has the longer inner dimension); with twice as many source
-    channels scatter is 15-20 % faster (64->128 input-gradient, 128->64 forward), and
-    far faster at 3->64 (27 instead of 576 columns per pixel). So: gather up to a tie."""
-    return c_src <= c_dst
-
-
-def conv(x, w, stride, pads, dilation, groups):
-    """Cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C/G, kh, kw), pads (top, bottom, left, right).
-
-    conv2d's forward and conv_transpose2d's input-gradient.
-    """
-    O, Cg, kh, kw = w.shape
-    if tuple(stride) == (1, 1) and groups == 1 and _shifted_is_cheaper(Cg, O, kh * kw):
-        return _shifted(x, w, pads, dilation)
-    if tuple(stride) == (1, 1) and not _gather_is_cheaper(Cg, O // groups):
-        (dh, dw), (pt, pb, pl, pr) = dilation, pads
-        H, W = x.shape[2:]
-        out_hw = (out_size(H, kh, 1, dh, pt, pb), out_size(W, kw, 1, dw, pl, pr))
-        return _scatter(x, flip_swap(w, groups), (1, 1), (dh * (kh - 1) - pt, dw * (kw - 1) - pl),
-                        out_hw, dilation, groups)
-    return _gather(x, w, stride, pads, dilation, groups)
-
-
-def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
-    """The adjoint of ``conv`` with weight ``w`` (O, C/G, kh, kw): (N, O, Hy, Wy) -> (N, C, *out_hw).
-
-    conv2d's input-gradient and conv_transpose2d's forward.
-    """
-    O, Cg, kh, kw = w.shape
-    if tuple(stride) == (1, 1):
-        (dh, dw), (pt, pl), (Hout, Wout) = dilation, pad_tl, out_hw
-        Hy, Wy = y.shape[2:]
-        et, el = dh * (kh - 1) - pt, dw * (kw - 1) - pl
-        pads = (et, Hout + dh * (kh - 1) - Hy - et, el, Wout + dw * (kw - 1) - Wy - el)
-        if groups == 1 and _shifted_is_cheaper(O, Cg, kh * kw):
-            return _shifted(y, flip_swap(w, 1), pads, dilation)
-        if _gather_is_cheaper(O // groups, Cg):
-            return _gather(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
-    return _scatter(y, w, stride, pad_tl, out_hw, dilation, groups)
-
-
 # Below this many output pixels per row block (of all N images), weight_grad folds the batch
 # into one GEMM (measured: 512->512 @32 batch 8 fwd+bwd 1.77x -> 1.23x of torch);
 # above it the per-image GEMMs are large and efficient, and folding costs a copy.
@@ -359,8 +202,6 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     taken as cols @ g^T (K x Og) when K >= Og, else as g @ cols^T (Og x K).
     """
     O, Cg, kh, kw = w_shape
-    if tuple(stride) == (1, 1) and groups == 1 and _shifted_grad_is_cheaper(Cg, O, kh * kw, x.shape[0]):
-        return _shifted_weight_grad(x, g, w_shape, pads, dilation)
     xp = backend.array_module(x, g)
     xpad = pad_or_crop(x, pads)
     N, C = xpad.shape[:2]

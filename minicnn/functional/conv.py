@@ -2,20 +2,21 @@
 
 ``conv2d`` and ``conv_transpose2d`` are adjoint to each other: the forward of one is the
 input-gradient of the other, so both Functions call the same three primitives of
-``minicnn.functional._im2col``:
+``minicnn.functional._route``:
 
 * ``conv``            im2col on strided views + one GEMM             (conv2d forward)
 * ``conv_transpose``  one GEMM + col2im by kh*kw strided adds        (conv2d input-gradient)
 * ``weight_grad``     grad_output @ im2col(input)^T                  (both weight-gradients)
 
-(at stride 1 each may instead run the im2col-free shifted-GEMM algorithm described there).
+(``_route`` may run each through a cheaper algorithm for the shape: ``_lowered`` copies the
+input kw instead of kh*kw times, ``_shifted`` not at all; the numbers are the same).
 
 Gradients nobody asked for are skipped: with a weight that does not require grad
 (style transfer, deep dream) no weight gradient is computed and the input is not kept.
 """
 from __future__ import annotations
 
-from minicnn.functional import _im2col as M
+from minicnn.functional import _route as M
 from minicnn.tensor import Function, Tensor
 
 __all__ = ["conv2d", "conv_transpose2d", "Conv2d", "ConvTranspose2d"]
