@@ -22,7 +22,9 @@ How each number is taken (in this process, case after case):
   slow enough that ``repeats`` would exceed the per-case ``budget`` seconds, more (up to
   ``max_repeats``) when a call is so fast that the extra calls take under ``EXTRA_SECONDS``:
   a call of a few milliseconds is the one a stray interruption distorts most;
-* median, min, max and spread = (max - min) / median are reported; ratios are of medians;
+* median, min, max and spread = (max - min) / median are reported; ratios are of medians, and
+  where both sides took turns also paired (``paired_ratio``: the median over turns of the
+  ratio of the two calls of a turn), which cancels load that drifts over a case;
 * GPU backends: the device is synchronised (``minicnn.backend.synchronize`` / 
   ``torch.cuda.synchronize``) after every call, before the clock is read;
 * peak memory, CPU backends: the growth of the process's peak resident set over its size just
@@ -242,7 +244,8 @@ CLOCKS = ("wall", "cpu")
 
 
 def time_turns(fns: dict, repeats: int, sync=None) -> dict:
-    """``common.time_interleaved`` reading two clocks per call: {name: {'wall': Timing, 'cpu': Timing}}.
+    """``common.time_interleaved`` reading two clocks per call: {name: {'wall': Timing, 'cpu': Timing,
+    'samples': {'wall': [...], 'cpu': [...]}}}, the samples in turn order (for paired ratios).
 
     'wall' is ``time.perf_counter``; 'cpu' is ``time.process_time``, the CPU time the process
     used. With one thread per library (``--threads 1``) the CPU time is the wall time the call
@@ -262,8 +265,11 @@ def time_turns(fns: dict, repeats: int, sync=None) -> dict:
             t1, c1 = time.perf_counter(), time.process_time()
             samples[name]["wall"].append(t1 - t0)
             samples[name]["cpu"].append(max(c1 - c0, 1e-9))
-    return {name: {k: Timing(statistics.median(v), min(v), max(v), len(v)) for k, v in clocks.items()}
-            for name, clocks in samples.items()}
+    out = {name: {k: Timing(statistics.median(v), min(v), max(v), len(v)) for k, v in clocks.items()}
+           for name, clocks in samples.items()}
+    for name in out:
+        out[name]["samples"] = samples[name]
+    return out
 
 
 def _count_flops(fn):
@@ -353,6 +359,7 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
             results[b]["clock"] = clock
             for k in CLOCKS:
                 results[b][k] = t[k].as_dict()
+            results[b]["samples"] = [round(v, 7) for v in t["samples"][clock]]
     if case.flops is None and counted:
         rec["flops"] = counted
         rec["flops_source"] = "torch.utils.flop_counter on the torch twin"
@@ -368,6 +375,17 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
     return rec
 
 
+def paired_ratio(mine, rival):
+    """Median over turns of (minicnn call / the torch call of the same turn), or None without
+    per-turn samples (cases timed in subprocesses). The two calls of a turn run seconds apart,
+    so load that comes and goes over a run hits both and cancels in their ratio; the ratio of
+    the two medians mixes calls from different moments."""
+    if not mine or not rival or len(mine) != len(rival) or min(rival) <= 0:
+        return None
+    import statistics
+    return statistics.median(a / b for a, b in zip(mine, rival))
+
+
 def _finish(rec, peak_gflops):
     from benchmarks.cases import PAIRS
     flops = rec.get("flops")
@@ -380,6 +398,9 @@ def _finish(rec, peak_gflops):
         a, b = rec["results"].get(mine, {}), rec["results"].get(rival, {})
         if "median" in a and "median" in b and b["median"] > 0 and b["min"] > 0:
             ratios[f"{mine}/{rival}"] = {"median": a["median"] / b["median"], "best": a["min"] / b["min"]}
+            paired = paired_ratio(a.get("samples"), b.get("samples"))
+            if paired is not None:
+                ratios[f"{mine}/{rival}"]["paired"] = paired
             if a.get("peak_bytes") and b.get("peak_bytes"):
                 ratios[f"{mine}/{rival}"]["memory"] = a["peak_bytes"] / b["peak_bytes"]
     rec["ratios"] = ratios

@@ -85,6 +85,7 @@ def test_json_record(tiny_run):
             assert 2 <= r["repeats"] <= 3
             assert r["spread"] == pytest.approx((r["max"] - r["min"]) / r["median"])
             assert r["clock"] == "wall" and r["median"] == r["wall"]["median"] and r["cpu"]["median"] > 0
+            assert len(r["samples"]) == r["repeats"] and min(r["samples"]) == pytest.approx(r["min"], abs=1e-6)
             assert isinstance(r["peak_bytes"], int) and 0 <= r["peak_bytes"] < 200 * 2 ** 20
             if case["flops"]:
                 assert r["gflops"] == pytest.approx(case["flops"] / r["median"] / 1e9)
@@ -94,6 +95,7 @@ def test_json_record(tiny_run):
         assert _finite_positive(ratio["median"]) and _finite_positive(ratio["best"])
         a, b = case["results"]["minicnn-numpy"], case["results"]["torch-cpu"]
         assert ratio["median"] == pytest.approx(a["median"] / b["median"])
+        assert ratio["paired"] == pytest.approx(run.paired_ratio(a["samples"], b["samples"]))
         for mine, rival in PAIRS[1:]:
             if status[mine] or status[rival]:
                 assert f"{mine}/{rival}" not in case["ratios"]
@@ -229,3 +231,22 @@ def test_reexec_drops_openblas_variables(monkeypatch):
     monkeypatch.delenv("OPENBLAS_CORETYPE")
     run.reexec_without_openblas_vars(["--quick"])
     assert len(calls) == 1
+
+
+def test_paired_ratio_is_the_median_of_per_turn_ratios():
+    """A slow phase that hits both sides of a turn cancels in the paired ratio, not in the
+    ratio of medians; cases without turns (subprocess cases) get none."""
+    mine, rival = [1.0, 4.0, 4.0, 1.2, 1.1], [1.0, 4.0, 4.0, 1.0, 1.0]
+    assert run.paired_ratio(mine, rival) == pytest.approx(1.0)
+    assert run.paired_ratio([2.0, 3.0, 9.0], [1.0, 1.0, 1.0]) == pytest.approx(3.0)
+    assert run.paired_ratio(None, rival) is None and run.paired_ratio(mine, rival[:3]) is None
+    rec = _fake("drift", 1.0)
+    rec["results"]["minicnn-numpy"].update(median=4.0, min=1.1, max=4.0, samples=mine)
+    rec["results"]["torch-cpu"].update(samples=rival)
+    run._finish(rec, peak_gflops=4.0)
+    ratio = rec["ratios"]["minicnn-numpy/torch-cpu"]
+    assert ratio["median"] == pytest.approx(4.0) and ratio["paired"] == pytest.approx(1.0)
+    data = {"cases": [rec, _fake("plain", 1.3)]}
+    lines = report.goal_lines(data)
+    assert any("paired ratio" in l and "2/2 within 1.5x" in l for l in lines), lines
+    assert any("1/2 (within" in l for l in lines), lines
