@@ -165,7 +165,7 @@ def _force_lowered(mp, tiny_blocks):
     the weight gradient) through _lowered, with one output row per block when ``tiny_blocks``."""
     mp.setattr(_route, "_shifted_is_cheaper", lambda c_in, c_out, taps: False)
     mp.setattr(_route, "_lowered_is_cheaper", lambda o, w_out, kernel, dilation: dilation[0] == 1)
-    mp.setattr(_route, "_lowered_grad_is_cheaper", lambda c: True)
+    mp.setattr(_route, "_lowered_grad_is_cheaper", lambda c, pixels: True)
     if tiny_blocks:
         mp.setattr(_im2col, "BLOCK_BYTES", 1)
 
@@ -191,18 +191,22 @@ def test_conv_transpose2d_lowered_algorithm_matches_torch(case, seed, dtype, tin
 
 def test_lowered_route_is_taken_on_wide_vgg_layers(monkeypatch):
     """The rules send VGG's 64-channel 3x3 layers at 128+ px wide through _lowered (forward,
-    input- and weight-gradient), not narrow rows, few output channels or 1x1 kernels."""
+    input-gradient), not narrow rows, few or many output channels or 1x1 kernels; and weight
+    gradients with 16+ input channels unless the images are small enough for im2col to fold
+    the batch."""
     assert _route._lowered_is_cheaper(64, 256, (3, 3), (1, 1)) and _route._lowered_is_cheaper(32, 512, (9, 9), (1, 1))
     assert not _route._lowered_is_cheaper(512, 32, (3, 3), (1, 1)) and not _route._lowered_is_cheaper(1, 512, (5, 5), (1, 1))
+    assert not _route._lowered_is_cheaper(128, 128, (3, 3), (1, 1))
     assert not _route._lowered_is_cheaper(64, 256, (1, 1), (1, 1)) and not _route._lowered_is_cheaper(64, 256, (3, 3), (2, 1))
-    assert _route._lowered_grad_is_cheaper(64) and not _route._lowered_grad_is_cheaper(3)
+    assert _route._lowered_grad_is_cheaper(64, 1600) and _route._lowered_grad_is_cheaper(256, 64 * 64)
+    assert not _route._lowered_grad_is_cheaper(3, 256 * 256) and not _route._lowered_grad_is_cheaper(512, 32 * 32)
     calls = []
     for name in ("conv", "weight_grad"):
         real = getattr(_lowered, name)
         monkeypatch.setattr(_lowered, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
-    x, w, b = S.array(1, (2, 16, 5, 130)), S.array(2, (32, 16, 3, 3)) * 0.1, S.array(3, (32,))
+    x, w, b = S.array(1, (2, 16, 9, 130)), S.array(2, (32, 16, 3, 3)) * 0.1, S.array(3, (32,))
     compare(lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: R.conv2d(x, w, b, padding=1),
-            [x, w, b], dtype=np.float32, what="conv2d 16->32 3x3 @5x130")
+            [x, w, b], dtype=np.float32, what="conv2d 16->32 3x3 @9x130")
     assert calls.count("conv") >= 1 and calls.count("weight_grad") >= 1
 
 

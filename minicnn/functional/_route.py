@@ -44,13 +44,16 @@ def _gather_is_cheaper(c_src, c_dst):
 
 def _lowered_is_cheaper(o_per_group, w_out, kernel, dilation):
     """Whether kernel-row lowering (``_lowered.conv``) beats im2col for a conv with ``o_per_group``
-    output channels per group and output rows ``w_out`` wide. Its GEMMs are one per output row,
-    (Og, kh*Cg*kw) @ (kh*Cg*kw, Wo): measured single-threaded by CPU time, it is 10-30 % cheaper
-    where Og >= 32 and Wo >= 128 (VGG's 3->64, 64->64 @256 and 128->128 @128 layers, forward and
-    input-gradient; SRCNN's 9x9 first layer), ties at Wo = 40-64 and loses on narrower rows
-    (512->512 @16: 1.6x) or few output channels (32->1: 2.8x). It needs consecutive kernel rows;
-    a 1x1 kernel needs no copy in im2col at all."""
-    return dilation[0] == 1 and o_per_group >= 32 and w_out >= 128 and tuple(kernel) != (1, 1)
+    output channels per group and output rows ``w_out`` wide. It copies the input kw instead of
+    kh*kw times, but its GEMMs are one per output row, (Og, kh*Cg*kw) @ (kh*Cg*kw, Wo), smaller
+    than im2col's. Measured (2 BLAS threads, the two taking turns, median of the paired ratios):
+    64-channel 3x3 layers 128+ px wide run 9-17 % faster forward (VGG's first layers, RED-Net at
+    512 px), 128-channel ones 4-9 % slower (the copy im2col saves is a smaller share of its
+    larger GEMM); single-threaded CPU time also favours it on SRCNN's 9x9 first layer and the
+    input-gradient of its 32-channel 5x5 layer, not on narrow rows (512->512 @16: 1.6x) or few
+    output channels (32->1: 2.8x). It needs consecutive kernel rows; a 1x1 kernel needs no copy
+    in im2col at all."""
+    return dilation[0] == 1 and 32 <= o_per_group <= 64 and w_out >= 128 and tuple(kernel) != (1, 1)
 
 
 def conv(x, w, stride, pads, dilation, groups):
@@ -93,12 +96,14 @@ def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
     return _im2col.scatter(y, w, stride, pad_tl, out_hw, dilation, groups)
 
 
-def _lowered_grad_is_cheaper(c_per_group):
+def _lowered_grad_is_cheaper(c_per_group, pixels):
     """For the stride-1 weight gradient, kernel-row lowering's GEMMs are (Cg*kw, Ho*Wo) @ (Ho*Wo, Og),
-    one per kernel row: measured single-threaded by CPU time, 10-50 % cheaper than im2col from
-    16 input channels on (SRCNN's 5x5 layers and RED-Net's 40 px patches most), never more than
-    5 % dearer on VGG's layers; with 1-3 input channels its GEMMs are too thin (1.6-2.2x)."""
-    return c_per_group >= 16
+    one per image and kernel row, their partial results summed over the batch. Measured (2 BLAS
+    threads, paired): 7-29 % faster than im2col on VGG's layers at batch 8 from 64x64 outputs up,
+    twice as fast on RED-Net's 40 px patches, but 2-10 % slower where an image has at most
+    ``_im2col.FOLD_BELOW_PIXELS`` output pixels (im2col then folds the batch into one GEMM), and
+    with 1-3 input channels its GEMMs are too thin (1.6-2.2x single-threaded)."""
+    return c_per_group >= 16 and pixels > _im2col.FOLD_BELOW_PIXELS
 
 
 def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
@@ -106,6 +111,6 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
 
     conv2d's and (with x and g swapped) conv_transpose2d's weight gradient.
     """
-    if tuple(stride) == (1, 1) and _lowered_grad_is_cheaper(w_shape[1]):
+    if tuple(stride) == (1, 1) and _lowered_grad_is_cheaper(w_shape[1], g.shape[2] * g.shape[3]):
         return _lowered.weight_grad(x, g, w_shape, pads, dilation, groups)
     return _im2col.weight_grad(x, g, w_shape, stride, pads, dilation, groups)
