@@ -164,7 +164,7 @@ def _force_lowered(mp, tiny_blocks):
     """Route every conv that kernel-row lowering can take (consecutive kernel rows; stride 1 for
     the weight gradient) through _lowered, with one output row per block when ``tiny_blocks``."""
     mp.setattr(_route, "_shifted_is_cheaper", lambda c_in, c_out, taps: False)
-    mp.setattr(_route, "_lowered_is_cheaper", lambda o, w_out, kernel, dilation: dilation[0] == 1)
+    mp.setattr(_route, "_lowered_is_cheaper", lambda o, c, w_out, kernel, dilation: dilation[0] == 1)
     mp.setattr(_route, "_lowered_grad_is_cheaper", lambda c, pixels: True)
     if tiny_blocks:
         mp.setattr(_im2col, "BLOCK_BYTES", 1)
@@ -194,10 +194,14 @@ def test_lowered_route_is_taken_on_wide_vgg_layers(monkeypatch):
     input-gradient), not narrow rows, few or many output channels or 1x1 kernels; and weight
     gradients with 16+ input channels unless the images are small enough for im2col to fold
     the batch."""
-    assert _route._lowered_is_cheaper(64, 256, (3, 3), (1, 1)) and _route._lowered_is_cheaper(32, 512, (9, 9), (1, 1))
-    assert not _route._lowered_is_cheaper(512, 32, (3, 3), (1, 1)) and not _route._lowered_is_cheaper(1, 512, (5, 5), (1, 1))
-    assert not _route._lowered_is_cheaper(128, 128, (3, 3), (1, 1))
-    assert not _route._lowered_is_cheaper(64, 256, (1, 1), (1, 1)) and not _route._lowered_is_cheaper(64, 256, (3, 3), (2, 1))
+    assert _route._lowered_is_cheaper(64, 64, 256, (3, 3), (1, 1))
+    assert _route._lowered_is_cheaper(64, 1, 512, (9, 9), (1, 1)) and _route._lowered_is_cheaper(32, 1, 512, (9, 9), (1, 1))
+    assert not _route._lowered_is_cheaper(512, 512, 32, (3, 3), (1, 1))
+    assert not _route._lowered_is_cheaper(1, 32, 512, (5, 5), (1, 1))
+    assert not _route._lowered_is_cheaper(64, 3, 256, (3, 3), (1, 1))
+    assert not _route._lowered_is_cheaper(128, 128, 128, (3, 3), (1, 1))
+    assert not _route._lowered_is_cheaper(64, 64, 256, (1, 1), (1, 1))
+    assert not _route._lowered_is_cheaper(64, 64, 256, (3, 3), (2, 1))
     assert _route._lowered_grad_is_cheaper(64, 1600) and _route._lowered_grad_is_cheaper(256, 64 * 64)
     assert not _route._lowered_grad_is_cheaper(3, 256 * 256) and not _route._lowered_grad_is_cheaper(512, 32 * 32)
     calls = []

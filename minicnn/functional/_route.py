@@ -42,18 +42,21 @@ def _gather_is_cheaper(c_src, c_dst):
     return c_src <= c_dst
 
 
-def _lowered_is_cheaper(o_per_group, w_out, kernel, dilation):
-    """Whether kernel-row lowering (``_lowered.conv``) beats im2col for a conv with ``o_per_group``
-    output channels per group and output rows ``w_out`` wide. It copies the input kw instead of
-    kh*kw times, but its GEMMs are one per output row, (Og, kh*Cg*kw) @ (kh*Cg*kw, Wo), smaller
-    than im2col's. Measured (2 BLAS threads, the two taking turns, median of the paired ratios):
+def _lowered_is_cheaper(o_per_group, c_per_group, w_out, kernel, dilation):
+    """Whether kernel-row lowering (``_lowered.conv``) beats im2col for a conv from ``c_per_group``
+    to ``o_per_group`` channels per group with output rows ``w_out`` wide. It copies the input kw
+    instead of kh*kw times, but its GEMMs are one per output row, (Og, kh*Cg*kw) @ (kh*Cg*kw, Wo),
+    smaller than im2col's. Measured (2 BLAS threads, the two taking turns, median of the paired ratios):
     64-channel 3x3 layers 128+ px wide run 9-17 % faster forward (VGG's first layers, RED-Net at
     512 px), 128-channel ones 4-9 % slower (the copy im2col saves is a smaller share of its
     larger GEMM); single-threaded CPU time also favours it on SRCNN's 9x9 first layer and the
     input-gradient of its 32-channel 5x5 layer, not on narrow rows (512->512 @16: 1.6x) or few
-    output channels (32->1: 2.8x). It needs consecutive kernel rows; a 1x1 kernel needs no copy
-    in im2col at all."""
-    return dilation[0] == 1 and 32 <= o_per_group <= 64 and w_out >= 128 and tuple(kernel) != (1, 1)
+    output channels (32->1: 2.8x). Its per-row GEMMs need a long enough inner dimension
+    kh*Cg*kw: VGG's 3->64 layer (27) is 37-55 % slower at batch 1, SRCNN's 1->64 9x9 (81) 15 %
+    faster. It needs consecutive kernel rows; a 1x1 kernel needs no copy in im2col at all."""
+    inner = kernel[0] * c_per_group * kernel[1]
+    return (dilation[0] == 1 and 32 <= o_per_group <= 64 and w_out >= 128 and inner >= 64
+            and tuple(kernel) != (1, 1))
 
 
 def conv(x, w, stride, pads, dilation, groups):
@@ -65,7 +68,7 @@ def conv(x, w, stride, pads, dilation, groups):
     if tuple(stride) == (1, 1) and groups == 1 and _shifted_is_cheaper(Cg, O, kh * kw):
         return _shifted.conv(x, w, pads, dilation)
     w_out = out_size(x.shape[3], kw, stride[1], dilation[1], pads[2], pads[3])
-    if _lowered_is_cheaper(O // groups, w_out, (kh, kw), dilation):
+    if _lowered_is_cheaper(O // groups, Cg, w_out, (kh, kw), dilation):
         return _lowered.conv(x, w, stride, pads, dilation, groups)
     if tuple(stride) == (1, 1) and not _gather_is_cheaper(Cg, O // groups):
         (dh, dw), (pt, pb, pl, pr) = dilation, pads
@@ -89,7 +92,7 @@ def conv_transpose(y, w, stride, pad_tl, out_hw, dilation, groups):
         pads = (et, Hout + dh * (kh - 1) - Hy - et, el, Wout + dw * (kw - 1) - Wy - el)
         if groups == 1 and _shifted_is_cheaper(O, Cg, kh * kw):
             return _shifted.conv(y, flip_swap(w, 1), pads, dilation)
-        if _lowered_is_cheaper(Cg, Wout, (kh, kw), dilation):
+        if _lowered_is_cheaper(Cg, O // groups, Wout, (kh, kw), dilation):
             return _lowered.conv(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
         if _gather_is_cheaper(O // groups, Cg):
             return _im2col.gather(y, flip_swap(w, groups), (1, 1), pads, dilation, groups)
