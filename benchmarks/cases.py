@@ -381,7 +381,7 @@ def _external_result(r, seconds, per_keys, memory_method):
     med = r[seconds]
     return {"median": med, "min": min(per), "max": max(per), "repeats": len(per),
             "spread": (max(per) - min(per)) / med if med > 0 else 0.0, "peak_bytes": r["peak_bytes"],
-            "memory_method": memory_method, "clock": clock}
+            "memory_method": memory_method, "clock": clock, "samples": per}
 
 
 def _call_run_one(run_one, backend, size, n, timeout, opts):
@@ -434,13 +434,15 @@ def style_case(size, iters, timeout=1800):
 
 PRESETS = {
     # the runner's own test set: a few milliseconds each
-    "tiny": dict(repeats=2, max_repeats=2, warmup=1, min_repeats=2, budget=0.5, peak_n=256),
+    "tiny": dict(repeats=2, max_repeats=2, warmup=1, min_repeats=2, budget=0.5, peak_n=256, rounds=1),
     # a smoke run of every case family, small sizes: under 5 minutes on 2 cores
     "quick": dict(op_size=64, batches=(1, 8), vgg=(64, 128), style=(128, 2), dream=(128, 2), image=128,
-                  train_batch=4, repeats=3, max_repeats=9, warmup=1, min_repeats=2, budget=3.0, peak_n=1024),
+                  train_batch=4, repeats=3, max_repeats=9, warmup=1, min_repeats=2, budget=3.0, peak_n=1024,
+                  rounds=1),
     # the committed run: the sizes of the issue
     "full": dict(op_size=256, batches=(1, 8), vgg=(256, 512), style=(512, 3), dream=(512, 3), image=512,
-                 train_batch=16, repeats=5, max_repeats=25, warmup=1, min_repeats=3, budget=30.0, peak_n=2048),
+                 train_batch=16, repeats=5, max_repeats=25, warmup=1, min_repeats=3, budget=30.0, peak_n=2048,
+                 rounds=2),
 }
 
 

@@ -17,7 +17,8 @@ How each number is taken (in this process, case after case):
 * two clocks are read around every call: the wall clock and the process's CPU time. The table,
   ratios and plots use the wall clock, or with ``--clock cpu`` (only with ``--threads 1``) the
   CPU time, which on a busy machine is the steadier estimate of the idle-machine wall time;
-  both are in the JSON. GPU cases and the subprocess cases always use the wall clock;
+  both are in the JSON. GPU cases and the subprocess cases always use the wall clock; the
+  subprocess cases run ``rounds`` times per backend, the backends alternating (``merge_rounds``);
 * the number of timed calls is ``repeats``, fewer (not under ``min_repeats``) when a call is
   slow enough that ``repeats`` would exceed the per-case ``budget`` seconds, more (up to
   ``max_repeats``) when a call is so fast that the extra calls take under ``EXTRA_SECONDS``:
@@ -296,11 +297,18 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
         return rec
     run_on = [b for b in BACKENDS if usable.get(b) is None]
     if case.external is not None:
-        for b in run_on:
-            try:
-                results[b] = case.external(b, {"threads": cfg.threads, "clock": cfg.clock})
-            except Exception as exc:  # noqa: BLE001 - one failed backend must not end the run
-                results[b] = {"error": _err(exc)}
+        rounds = {b: [] for b in run_on}
+        for _ in range(cfg.rounds):
+            for b in run_on:
+                if "error" in results.get(b, {}):
+                    continue
+                try:
+                    rounds[b].append(case.external(b, {"threads": cfg.threads, "clock": cfg.clock}))
+                except Exception as exc:  # noqa: BLE001 - one failed backend must not end the run
+                    results[b] = {"error": _err(exc)}
+        for b, rs in rounds.items():
+            if rs and "error" not in results.get(b, {}):
+                results[b] = merge_rounds(rs)
         _finish(rec, peak_gflops)
         worker = case.meta.get("worker")
         ratio = rec["ratios"].get("minicnn-numpy/torch-cpu")
@@ -375,6 +383,19 @@ def measure_case(case, usable, cfg, probe, peak_gflops):
     return rec
 
 
+def merge_rounds(rounds):
+    """One record from the rounds of a subprocess case: the median, min and max over all their
+    timed steps, the largest peak memory, and each round's median (``rounds``, in run order)."""
+    import statistics
+    steps = [v for r in rounds for v in r["samples"]]
+    med = statistics.median(steps)
+    out = {**rounds[0], "median": med, "min": min(steps), "max": max(steps), "repeats": len(steps),
+           "spread": (max(steps) - min(steps)) / med if med > 0 else 0.0,
+           "peak_bytes": max((r["peak_bytes"] for r in rounds if r.get("peak_bytes") is not None), default=None),
+           "samples": steps, "rounds": [r["median"] for r in rounds]}
+    return out
+
+
 def paired_ratio(mine, rival):
     """Median over turns of (minicnn call / the torch call of the same turn), or None without
     per-turn samples (cases timed in subprocesses). The two calls of a turn run seconds apart,
@@ -398,7 +419,9 @@ def _finish(rec, peak_gflops):
         a, b = rec["results"].get(mine, {}), rec["results"].get(rival, {})
         if "median" in a and "median" in b and b["median"] > 0 and b["min"] > 0:
             ratios[f"{mine}/{rival}"] = {"median": a["median"] / b["median"], "best": a["min"] / b["min"]}
-            paired = paired_ratio(a.get("samples"), b.get("samples"))
+            # subprocess cases pair their alternating rounds, the others their turns
+            turns = "rounds" if "rounds" in a and "rounds" in b else "samples"
+            paired = paired_ratio(a.get(turns), b.get(turns))
             if paired is not None:
                 ratios[f"{mine}/{rival}"]["paired"] = paired
             if a.get("peak_bytes") and b.get("peak_bytes"):
@@ -434,6 +457,7 @@ class Config:
         self.profile_over = None if args.no_profile else args.profile_over
         self.clock = args.clock
         self.threads = args.threads
+        self.rounds = args.rounds or p["rounds"]
 
     def as_dict(self):
         return dict(vars(self))
@@ -476,6 +500,8 @@ def parse_args(argv=None):
     ap.add_argument("--max-repeats", type=int, help="fast cases get up to this many timed calls while they take "
                                                     f"under {EXTRA_SECONDS:g} s (default 9 quick, 25 full)")
     ap.add_argument("--warmup", type=int, help="untimed calls first (default 1)")
+    ap.add_argument("--rounds", type=int, help="the subprocess cases (deep dream, style transfer) run this many "
+                    "times per backend, backends alternating (default 1 quick, 2 full)")
     ap.add_argument("--budget", type=float, help="seconds of timed calls per backend and case; slow cases get "
                                                   "fewer repeats (default 3 quick, 30 full)")
     ap.add_argument("--peak-n", type=int, help="matrix side of the float32 matmul peak measurement")
@@ -496,7 +522,7 @@ def parse_args(argv=None):
     args = ap.parse_args(argv)
     if args.clock == "cpu" and args.threads != 1:
         ap.error("--clock cpu needs --threads 1 (with several threads the CPU time adds up the threads' time)")
-    for k in ("repeats", "min_repeats", "max_repeats", "threads", "peak_n"):
+    for k in ("repeats", "min_repeats", "max_repeats", "threads", "peak_n", "rounds"):
         v = getattr(args, k)
         if v is not None and v < 1:
             ap.error(f"--{k.replace('_', '-')} must be a positive integer, got {v}")

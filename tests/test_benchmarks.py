@@ -250,3 +250,32 @@ def test_paired_ratio_is_the_median_of_per_turn_ratios():
     lines = report.goal_lines(data)
     assert any("paired ratio" in l and "2/2 within 1.5x" in l for l in lines), lines
     assert any("1/2 (within" in l for l in lines), lines
+
+
+def test_subprocess_cases_alternate_rounds_and_pair_them():
+    """The deep-dream / style cases run ``rounds`` times per backend, backends alternating; the
+    median is over every round's steps and the paired ratio pairs the rounds, not the steps."""
+    from types import SimpleNamespace
+    from benchmarks.cases import Case, _external_result
+    calls = []
+    # minicnn's rounds take 2, 6, 2 s per step, torch's 1, 3, 1: every round's ratio is 2
+    per_step = {"minicnn-numpy": [2.0, 6.0, 2.0], "torch-cpu": [1.0, 3.0, 1.0]}
+
+    def external(backend, opts):
+        k = sum(b == backend for b in calls)
+        calls.append(backend)
+        t = per_step[backend][k]
+        r = {"seconds_per_step": t, "per_step": [t * 0.9, t, t * 1.1], "peak_bytes": 100 + k}
+        return _external_result(r, "seconds_per_step", {"wall": (), "cpu": (), "any": ("per_step",)}, "rss")
+
+    case = Case("fake dream", "deep dream", "algorithm", "1x8x8", 1, "step", 64.0, external=external, vgg=True)
+    usable = {"minicnn-numpy": None, "torch-cpu": None, "minicnn-cupy": "no GPU", "torch-cuda": "no GPU"}
+    cfg = SimpleNamespace(rounds=3, threads=None, clock="wall", profile_over=None)
+    rec = run.measure_case(case, usable, cfg, probe=None, peak_gflops=1.0)
+    assert calls == ["minicnn-numpy", "torch-cpu"] * 3
+    mc, th = rec["results"]["minicnn-numpy"], rec["results"]["torch-cpu"]
+    assert mc["rounds"] == [2.0, 6.0, 2.0] and mc["repeats"] == 9 and mc["peak_bytes"] == 102
+    assert mc["median"] == pytest.approx(2.2) and mc["min"] == pytest.approx(1.8) and mc["max"] == pytest.approx(6.6)
+    ratio = rec["ratios"]["minicnn-numpy/torch-cpu"]
+    assert ratio["paired"] == pytest.approx(2.0) and ratio["median"] == pytest.approx(mc["median"] / th["median"])
+    assert rec["results"]["minicnn-cupy"] == {"skipped": "no GPU"}
