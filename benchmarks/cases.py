@@ -411,8 +411,9 @@ def dream_case(size, steps, timeout=1800):
     return Case(f"deep dream step @{size} relu4_2", "deep dream", "algorithm", f"3x{size}x{size}", 1, "step",
                 float(3 * size * size), external=external, vgg=True,
                 meta={"worker": ["benchmarks.bench_deep_dream", str(size), "1"]},
-                notes=f"bench_deep_dream.py, a subprocess per backend, median of {steps} steps after 1 warm-up: "
-                      "jitter, VGG19 to relu4_2 forward+backward to the image, normalised ascent, clip")
+                notes=f"bench_deep_dream.py, a subprocess per backend and round (backends alternating), {steps} "
+                      "steps after 1 warm-up each: jitter, VGG19 to relu4_2 forward+backward to the image, "
+                      "normalised ascent, clip")
 
 
 def style_case(size, iters, timeout=1800):
@@ -426,8 +427,9 @@ def style_case(size, iters, timeout=1800):
     return Case(f"style transfer iteration @{size} L-BFGS", "style transfer", "algorithm", f"3x{size}x{size}", 1,
                 "iteration", float(3 * size * size), external=external, vgg=True,
                 meta={"worker": ["benchmarks.bench_style_transfer", str(size), "2"]},
-                notes=f"bench_style_transfer.py, a subprocess per backend, median of {iters} iterations after 1 "
-                      "warm-up: VGG19 to relu5_1 forward+backward to the image, L-BFGS update")
+                notes=f"bench_style_transfer.py, a subprocess per backend and round (backends alternating), "
+                      f"{iters} iterations after 1 warm-up each: VGG19 to relu5_1 forward+backward to the image, "
+                      "L-BFGS update")
 
 
 # --- presets --------------------------------------------------------------------------------------
