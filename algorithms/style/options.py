@@ -249,8 +249,9 @@ def estimate_memory(opts: StyleOptions, height: int, width: int, style_shapes=()
     * every activation up to the deepest needed layer may be kept for the backward pass
       (conv and ReLU outputs; a max-pool also keeps int64 argmax indices);
     * the backward pass holds two activation-sized gradients at a time, and a
-      convolution builds its im2col columns in blocks (``minicnn.functional._im2col``
-      keeps them under 8 MiB; 32 MiB is allowed here, twice);
+      convolution builds its column buffer in blocks of rows (whichever algorithm
+      ``minicnn.functional._route`` picks, under ``_im2col.BLOCK_BYTES``, 32 MiB; counted
+      twice here);
     * the optimiser: L-BFGS keeps 2 * history_size + 6 image-sized vectors once its
       history is full, Adam 4;
     * the VGG weights up to the deepest layer, and the style images' forward pass (no
