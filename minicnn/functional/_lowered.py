@@ -42,7 +42,7 @@ from minicnn.functional._im2col import out_size, pad_or_crop, row_blocks
 __all__ = ["conv", "weight_grad"]
 
 
-def _lowered(xpad, h0, h1, Wo, groups, kw, sw, dw, rows_outside, work):
+def _lower_rows(xpad, h0, h1, Wo, groups, kw, sw, dw, rows_outside, work):
     """The kw column-shifted copies of padded rows [h0, h1), (N, G, Hb, Cg, kw, Wo), or with
     ``rows_outside`` (N, G, Cg, kw, Hb, Wo); into the flat scratch buffer ``work`` when given."""
     xp = backend.array_module(xpad)
@@ -92,7 +92,7 @@ def conv(x, w, stride, pads, dilation, groups):
     biggest = max(r1 - r0 for r0, r1 in blocks)
     work = None if len(blocks) < 2 else xp.empty(N * C * kw * Wo * ((biggest - 1) * sh + kh), dtype=x.dtype)
     for r0, r1 in blocks:
-        L = _lowered(xpad, r0 * sh, (r1 - 1) * sh + kh, Wo, G, kw, sw, dw, False, work)
+        L = _lower_rows(xpad, r0 * sh, (r1 - 1) * sh + kh, Wo, G, kw, sw, dw, False, work)
         s = _c_strides(L)
         rows = backend.as_strided(L, (N, G, r1 - r0, K, Wo), (s[0], s[1], sh * s[2], s[4], s[5]))
         xp.matmul(wk, rows, out=y[:, :, :, r0:r1].transpose(0, 1, 3, 2, 4))
@@ -121,7 +121,7 @@ def weight_grad(x, g, w_shape, pads, dilation, groups):
         biggest = max(r1 - r0 for r0, r1 in blocks)
         work = None if len(blocks) < 2 else xp.empty(N * C * kw * Wo * (biggest + dh * (kh - 1)), dtype=x.dtype)
         for r0, r1 in blocks:
-            M = _lowered(xpad, r0, r1 + dh * (kh - 1), Wo, G, kw, 1, dw, True, work)
+            M = _lower_rows(xpad, r0, r1 + dh * (kh - 1), Wo, G, kw, 1, dw, True, work)
             s = _c_strides(M)
             cols = backend.as_strided(M, (N, G, kh, Cg * kw, (r1 - r0) * Wo), (s[0], s[1], dh * s[4], s[3], s[5]))
             gb = g5[..., r0 * Wo:r1 * Wo]

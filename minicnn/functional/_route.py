@@ -75,7 +75,7 @@ def conv(x, w, stride, pads, dilation, groups):
         H, W = x.shape[2:]
         out_hw = (out_size(H, kh, 1, dh, pt, pb), out_size(W, kw, 1, dw, pl, pr))
         return _im2col.scatter(x, flip_swap(w, groups), (1, 1), (dh * (kh - 1) - pt, dw * (kw - 1) - pl),
-                        out_hw, dilation, groups)
+                               out_hw, dilation, groups)
     return _im2col.gather(x, w, stride, pads, dilation, groups)
 
 
