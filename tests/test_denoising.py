@@ -285,6 +285,18 @@ def test_cli_denoise_gray_and_colour(tmp_path, capsys, noisy_png):
     assert D.read_image(tmp_path / "c.png").shape == (40, 40, 3)
 
 
+def test_cli_eval_on_colour_images(tmp_path, capsys):
+    """The colour rows (the default --color-images) run through the blind colour network."""
+    out = tmp_path / "eval"
+    code, stdout, err = run_cli(["--quiet", "eval-denoiser", "--out", str(out), "--crop", "40", "--images", "",
+                                 "--color-images", "motorcycle", "--sigmas", "25", "--methods", "noisy,rednet-blind"],
+                                capsys)
+    assert code == 0, err
+    rows = {r["method"]: r for r in json.loads((out / "results.json").read_text())}
+    assert set(rows) == {"noisy", "rednet-blind"}
+    assert rows["rednet-blind"]["psnr"] > rows["noisy"]["psnr"] + 4
+
+
 def test_cli_eval_writes_table_and_png(tmp_path, capsys):
     out = tmp_path / "eval"
     code, stdout, err = run_cli(["--quiet", "eval-denoiser", "--out", str(out), "--crop", "40", "--images",

@@ -45,7 +45,7 @@ def run(args):
             check_input_file(w, "weights")
 
     gray = D.load_images(comma_list(args.images), args.data, "evaluation") if (args.images or args.data) else []
-    color = D.load_images(_names(args.color_images), args.color_data, "colour evaluation") \
+    color = D.load_images(comma_list(args.color_images), args.color_data, "colour evaluation") \
         if (args.color_images or args.color_data) else []
     gray = [(n, D.central_crop(D.to_gray(img), crop)) for n, img in gray]
     color = [(n, D.central_crop(D.to_color(img), crop)) for n, img in color]
