@@ -135,3 +135,11 @@ def test_comma_separated_option_values():
     assert comma_numbers("0.8, 0.6", "--rescale") == (0.8, 0.6)
     with pytest.raises(ValueError, match=r"--sigmas must be comma-separated numbers, got '15,x'"):
         comma_numbers("15,x", "--sigmas")
+
+
+def test_names_separated_by_commas_or_spaces():
+    """demo --only, style --content-layers/--style-layers and dream --layer/--channels share one parser."""
+    from algorithms.commands._lists import word_list
+    assert word_list("relu3_1, relu4_2") == ("relu3_1", "relu4_2")
+    assert word_list(["relu3_1,relu4_2", "pool4"]) == ("relu3_1", "relu4_2", "pool4")
+    assert word_list(" style,,dream\tupscale ") == ("style", "dream", "upscale") and word_list("") == ()

@@ -4,14 +4,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from algorithms.commands._lists import comma_list
+from algorithms.commands._lists import word_list
 from algorithms.commands._help import HelpFormatter
 
 SECTION_NAMES = ("style", "dream", "denoise", "upscale")
 
 
 def _sections(text):
-    names = comma_list(text.replace(" ", ","))
+    names = word_list(text)
     bad = [v for v in names if v not in SECTION_NAMES]
     if bad or not names:
         raise ValueError(f"--only: unknown section {', '.join(bad) or '(none given)'!s}; "

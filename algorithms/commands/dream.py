@@ -6,6 +6,7 @@ import os
 import sys
 
 from algorithms.commands._help import HelpFormatter
+from algorithms.commands._lists import word_list
 from algorithms.deep_dream import DEFAULT_LAYERS
 
 EPILOG = """\
@@ -22,14 +23,9 @@ the current step and saves the dream so far at full size.
 """
 
 
-def _names(values):
-    """['relu3_1,relu4_2', 'pool4'] -> ('relu3_1', 'relu4_2', 'pool4')."""
-    return tuple(v for item in values for v in item.replace(",", " ").split())
-
-
 def _channels(values):
     out = []
-    for v in _names(values):
+    for v in word_list(values):
         try:
             out.append(int(v))
         except ValueError:
@@ -47,7 +43,7 @@ def run(args):
 
     save_octaves = octave_pattern(args.output) if args.save_octaves else None
     result = deep_dream(
-        args.input, layers=_names(args.layer) if args.layer else DEFAULT_LAYERS,
+        args.input, layers=word_list(args.layer) if args.layer else DEFAULT_LAYERS,
         channels=_channels(args.channels) if args.channels else None, objective=args.objective,
         guide=args.guide, guide_size=args.guide_size, size=args.size or None, octaves=args.octaves,
         octave_scale=args.octave_scale, steps=args.steps, step_size=args.step_size, jitter=args.jitter,

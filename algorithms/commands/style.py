@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from algorithms.commands._lists import comma_list
+from algorithms.commands._lists import word_list
 from algorithms.style.options import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 
 EPILOG = """\
@@ -33,10 +33,6 @@ class _Help(argparse.RawDescriptionHelpFormatter):
         return text + " (default: %(default)s)"
 
 
-def _layers(text):
-    return comma_list(text.replace(" ", ","))
-
-
 def run(args):
     from algorithms.common.files import check_output_path
     from algorithms.common.progress import status
@@ -50,8 +46,8 @@ def run(args):
     weights = args.weights
     result = style_transfer(
         args.content, args.styles, style_blend_weights=args.style_blend_weights, size=args.size,
-        style_scale=args.style_scale, content_layers=_layers(args.content_layers),
-        style_layers=_layers(args.style_layers), content_weight=args.content_weight,
+        style_scale=args.style_scale, content_layers=word_list(args.content_layers),
+        style_layers=word_list(args.style_layers), content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight, init=args.init,
         optimizer=args.optimizer, iters=args.iters, lr=args.lr,
         line_search=None if args.line_search == "none" else args.line_search,
