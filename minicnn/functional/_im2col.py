@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from minicnn import backend
 
-__all__ = ["gather", "scatter", "weight_grad", "flip_swap", "pad_or_crop", "im2col", "row_blocks", "out_size"]
+__all__ = ["gather", "scatter", "weight_grad", "flip_swap", "pad_or_crop", "im2col", "row_blocks", "out_size",
+           "work_buffer"]
 
 
 def out_size(size, kernel, stride, dilation, pad_lo, pad_hi):
@@ -103,11 +104,14 @@ def im2col(xpad, rows, Wo, kernel, stride, dilation, groups, work=None):
     return cols.reshape(N, groups, Cg * kh * kw, (r1 - r0) * Wo)
 
 
-def _work_buffer(xp, blocks, elems_per_row, dtype):
-    """One flat scratch buffer for the largest row block (None when a single block: no reuse)."""
+def work_buffer(xp, blocks, elems_per_row, dtype, rows_read=lambda rows: rows):
+    """One flat scratch buffer for the largest row block (None when a single block: no reuse).
+
+    ``rows_read(n)``: how many buffer rows a block of n output rows fills (more than n when the
+    kernel's rows overlap the next block, as in ``_lowered``)."""
     if len(blocks) < 2:
         return None
-    return xp.empty(max(r1 - r0 for r0, r1 in blocks) * elems_per_row, dtype=dtype)
+    return xp.empty(rows_read(max(r1 - r0 for r0, r1 in blocks)) * elems_per_row, dtype=dtype)
 
 
 def flip_swap(w, groups):
@@ -133,7 +137,7 @@ def gather(x, w, stride, pads, dilation, groups):
     y = xp.empty((N, groups, O // groups, Ho * Wo), dtype=x.dtype)
     per_row = N * C * kh * kw * Wo
     blocks = row_blocks(Ho, per_row * x.itemsize)
-    work = _work_buffer(xp, blocks, per_row, x.dtype)
+    work = work_buffer(xp, blocks, per_row, x.dtype)
     for r0, r1 in blocks:
         cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups, work)
         xp.matmul(w3, cols, out=y[..., r0 * Wo:r1 * Wo])
@@ -162,7 +166,7 @@ def scatter(y, w, stride, pad_tl, out_hw, dilation, groups):
     buf = xp.zeros((N, groups, Cg, Hb, Wb), dtype=y.dtype)
     per_row = N * C * kh * kw * Wy
     blocks = row_blocks(Hy, per_row * y.itemsize)
-    work = _work_buffer(xp, blocks, per_row, y.dtype)
+    work = work_buffer(xp, blocks, per_row, y.dtype)
     for r0, r1 in blocks:
         shape = (N, groups, Cg * kh * kw, (r1 - r0) * Wy)
         out = None if work is None else work[:(r1 - r0) * per_row].reshape(shape)
@@ -210,7 +214,7 @@ def weight_grad(x, g, w_shape, stride, pads, dilation, groups):
     tall = Cg * kh * kw >= O // groups
     per_row = N * C * kh * kw * Wo
     blocks = row_blocks(Ho, per_row * x.itemsize)
-    work = _work_buffer(xp, blocks, per_row, x.dtype)
+    work = work_buffer(xp, blocks, per_row, x.dtype)
     dw = None
     for r0, r1 in blocks:
         cols = im2col(xpad, (r0, r1), Wo, (kh, kw), stride, dilation, groups, work)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from minicnn import backend
 from minicnn.functional import _im2col
-from minicnn.functional._im2col import out_size, pad_or_crop, row_blocks
+from minicnn.functional._im2col import out_size, pad_or_crop, row_blocks, work_buffer
 
 __all__ = ["conv", "weight_grad"]
 
@@ -87,10 +87,9 @@ def conv(x, w, stride, pads, dilation, groups):
     if min(N, Ho, Wo) <= 0:
         return y.reshape(N, O, Ho, Wo)
     wk = xp.ascontiguousarray(w.reshape(G, Og, Cg, kh, kw).transpose(0, 1, 3, 2, 4)).reshape(G, 1, Og, K)
-    per_row = N * C * kw * Wo * x.itemsize
-    blocks = _blocks(Ho, per_row * sh, per_row * kh)
-    biggest = max(r1 - r0 for r0, r1 in blocks)
-    work = None if len(blocks) < 2 else xp.empty(N * C * kw * Wo * ((biggest - 1) * sh + kh), dtype=x.dtype)
+    row_elems = N * C * kw * Wo                  # lowered values per input row
+    blocks = _blocks(Ho, row_elems * x.itemsize * sh, row_elems * x.itemsize * kh)
+    work = work_buffer(xp, blocks, row_elems, x.dtype, lambda rows: (rows - 1) * sh + kh)
     for r0, r1 in blocks:
         L = _lower_rows(xpad, r0 * sh, (r1 - 1) * sh + kh, Wo, G, kw, sw, dw, False, work)
         s = _c_strides(L)
@@ -116,10 +115,9 @@ def weight_grad(x, g, w_shape, pads, dilation, groups):
     acc = xp.zeros((G, kh, Cg * kw, Og) if tall else (G, kh, Og, Cg * kw), dtype=x.dtype)
     if min(N, Ho, Wo) > 0:
         g5 = g.reshape(N, G, 1, Og, Ho * Wo)
-        per_row = N * C * kw * Wo * x.itemsize
-        blocks = _blocks(Ho, per_row, per_row * dh * (kh - 1))
-        biggest = max(r1 - r0 for r0, r1 in blocks)
-        work = None if len(blocks) < 2 else xp.empty(N * C * kw * Wo * (biggest + dh * (kh - 1)), dtype=x.dtype)
+        row_elems = N * C * kw * Wo
+        blocks = _blocks(Ho, row_elems * x.itemsize, row_elems * x.itemsize * dh * (kh - 1))
+        work = work_buffer(xp, blocks, row_elems, x.dtype, lambda rows: rows + dh * (kh - 1))
         for r0, r1 in blocks:
             M = _lower_rows(xpad, r0, r1 + dh * (kh - 1), Wo, G, kw, 1, dw, True, work)
             s = _c_strides(M)
